@@ -1,0 +1,464 @@
+import { Emitter } from './emitter.js';
+import { createOpenError, TimeoutError } from './errors.js';
+import { resolveOptions, type Settings } from './options.js';
+import { type CircuitSnapshot, parseSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
+import { createTracker } from './trackers/create.js';
+import type { FailureTracker } from './trackers/tracker.js';
+import {
+  admission,
+  admitProbe,
+  advance,
+  type Circuit,
+  close,
+  disable,
+  FAILURE,
+  forceOpen,
+  initialCircuit,
+  NEUTRAL,
+  type Outcome,
+  retryAfter,
+  SUCCESS,
+  settle,
+  type TransitionReason,
+} from './transitions.js';
+import type {
+  BreakerEvents,
+  BreakerMetrics,
+  CallContext,
+  CircuitBreakerOptions,
+  CircuitState,
+  ExecuteOptions,
+  LogRecord,
+} from './types.js';
+
+/** The context handed to `fn` when no signal is in play: one frozen object for every call. */
+const NO_SIGNAL: CallContext = Object.freeze({ signal: undefined });
+
+const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', 'neutral', 'timeout'];
+
+/**
+ * A circuit breaker: wraps calls to something that can fail, stops calling it while it
+ * keeps failing, and lets a bounded number of probes through once the recovery time is over.
+ *
+ * @example
+ * ```ts
+ * const breaker = new CircuitBreaker({ failureThreshold: 5, recoveryTimeout: 30_000, timeout: 5_000 });
+ * const data = await breaker.execute(({ signal }) => fetch(url, { signal }));
+ * ```
+ */
+export class CircuitBreaker {
+  readonly #s: Settings;
+  readonly #tracker: FailureTracker;
+  #circuit: Circuit;
+  #events: Emitter<BreakerEvents> | undefined;
+  /** Whether calls must be timed: slow-call detection or a call-event listener needs the duration. */
+  #timed: boolean;
+  #openMessage: string;
+  #successes = 0;
+  #failures = 0;
+  #neutral = 0;
+  #rejected = 0;
+  #timeouts = 0;
+  #slow = 0;
+
+  /**
+   * @throws {TypeError | RangeError} when an option is invalid or unknown, naming it and its value.
+   */
+  constructor(options?: CircuitBreakerOptions) {
+    const s = resolveOptions(options);
+    this.#s = s;
+    this.#tracker = createTracker(s);
+    this.#timed = s.slowCallDuration !== undefined;
+    this.#openMessage = s.name === undefined ? 'Circuit is open' : `Circuit "${s.name}" is open`;
+    const now = s.clock.now();
+    this.#circuit = initialCircuit(now);
+    if (options?.initialState !== undefined) this.#restore(parseSnapshot(options.initialState), now);
+  }
+
+  /** The breaker's `name` option. */
+  get name(): string | undefined {
+    return this.#s.name;
+  }
+
+  /**
+   * The current state, read against the clock: once the recovery time is over it reads
+   * `'half-open'` without waiting for a call, and the `stateChange` event fires then.
+   */
+  get state(): CircuitState {
+    return this.#refresh().state;
+  }
+
+  /**
+   * Runs `fn` through the breaker. Rejects with `CircuitOpenError` (without calling `fn`) while
+   * the circuit is open; with `TimeoutError` when `timeout` elapses; otherwise settles as `fn` does.
+   */
+  execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions<T>): Promise<T> {
+    let c = this.#circuit;
+    let probe = false;
+    if (c.state !== 'closed' && c.state !== 'disabled') {
+      c = this.#refresh();
+      const admit = admission(c, this.#s);
+      if (admit === 'reject') return this.#reject(c, options);
+      if (admit === 'probe') {
+        c = this.#apply(admitProbe(c, this.#s.clock.now(), this.#s));
+        probe = true;
+      }
+    }
+    if (options === undefined && this.#s.timeout === undefined) return this.#run(fn, probe, c.generation);
+    const run = this.#runGuarded(fn, options?.signal, probe, c.generation);
+    return options?.fallback === undefined ? run : run.then(undefined, options.fallback);
+  }
+
+  /** Returns a function with `fn`'s parameters that calls it through this breaker. */
+  wrap<A extends unknown[], R>(
+    fn: (...args: A) => R | PromiseLike<R>,
+    options?: { readonly fallback?: (error: unknown) => R | PromiseLike<R> },
+  ): (...args: A) => Promise<R> {
+    const fallback = options?.fallback;
+    const execOptions = fallback === undefined ? undefined : { fallback };
+    return (...args: A) => this.execute(() => fn(...args), execOptions);
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. Listener errors are reported, never thrown. */
+  on<K extends keyof BreakerEvents>(event: K, listener: (event: BreakerEvents[K]) => unknown): () => void {
+    if (typeof listener !== 'function') {
+      throw new TypeError(`breakwater: listener for "${String(event)}" must be a function; got ${String(listener)}`);
+    }
+    this.#events ??= new Emitter((error, name) => this.#reportListenerError(error, name));
+    const off = this.#events.on(event, listener);
+    this.#updateTimed();
+    return () => {
+      off();
+      this.#updateTimed();
+    };
+  }
+
+  /** Holds the circuit open (every call rejected) until `close()` or `reset()`. */
+  forceOpen(): void {
+    this.#apply(forceOpen(this.#refresh(), this.#s.clock.now()));
+  }
+
+  /** Lets every call through without judging it (still counted in metrics) until `close()` or `reset()`. */
+  disable(): void {
+    this.#apply(disable(this.#refresh(), this.#s.clock.now()));
+  }
+
+  /** Closes the circuit now and forgets the recorded failures; also releases `forceOpen()` and `disable()`. */
+  close(): void {
+    this.#apply(close(this.#refresh(), this.#tracker, this.#s.clock.now(), 'closed-manually'));
+  }
+
+  /** Like `close()`, and also zeroes the metrics counters. */
+  reset(): void {
+    this.#apply(close(this.#refresh(), this.#tracker, this.#s.clock.now(), 'reset'));
+    this.#successes = this.#failures = this.#neutral = this.#rejected = this.#timeouts = this.#slow = 0;
+  }
+
+  /** Counters and rates at this moment. */
+  metrics(): BreakerMetrics {
+    const c = this.#refresh();
+    const now = this.#s.clock.now();
+    const w = this.#tracker.stats(now);
+    const judged = this.#successes + this.#failures + this.#timeouts;
+    const consecutive = this.#s.mode === 'consecutive';
+    return {
+      name: this.#s.name,
+      state: c.state,
+      since: this.#toWall(c.since, now),
+      successes: this.#successes,
+      failures: this.#failures,
+      neutral: this.#neutral,
+      rejected: this.#rejected,
+      timeouts: this.#timeouts,
+      slowCalls: this.#slow,
+      failureRate: consecutive ? (judged === 0 ? 0 : (this.#failures + this.#timeouts) / judged) : w.failureRate,
+      slowCallRate: consecutive ? (judged === 0 ? 0 : this.#slow / judged) : w.slowCallRate,
+      window: { calls: w.calls, failures: w.failures, slowCalls: w.slowCalls },
+      retryAfter: retryAfter(c, now),
+    };
+  }
+
+  /** A versioned, JSON-safe snapshot with wall-clock times: pass it as `initialState`, here or in another process. */
+  toJSON(): CircuitSnapshot {
+    const c = this.#refresh();
+    const now = this.#s.clock.now();
+    const wall = this.#wallNow();
+    const toWall = (t: number) => wall - (now - t);
+    return {
+      version: SNAPSHOT_VERSION,
+      name: this.#s.name ?? null,
+      state: c.state,
+      reason: c.reason,
+      since: toWall(c.since),
+      openUntil: c.state === 'open' ? toWall(c.openUntil) : null,
+      opens: c.opens,
+      tracker: this.#tracker.toJSON(now, toWall),
+    };
+  }
+
+  // ── calls ────────────────────────────────────────────────────────────────
+
+  /** The hot path: no signal, no timer, no closure. */
+  async #run<T>(fn: (context: CallContext) => T | PromiseLike<T>, probe: boolean, generation: number): Promise<T> {
+    const start = this.#timed ? this.#s.clock.now() : 0;
+    let value: T;
+    try {
+      value = await fn(NO_SIGNAL);
+    } catch (error) {
+      this.#settleError(error, start, probe, generation);
+      throw error;
+    }
+    this.#settleValue(value, start, probe, generation);
+    return value;
+  }
+
+  /** A call with a timeout or a caller's signal: both abort the signal handed to `fn`. */
+  #runGuarded<T>(
+    fn: (context: CallContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    probe: boolean,
+    generation: number,
+  ): Promise<T> {
+    const timeout = this.#s.timeout;
+    if (signal === undefined && timeout === undefined) return this.#run(fn, probe, generation);
+    const start = this.#s.clock.now();
+    if (signal?.aborted) {
+      this.#settleNeutral(signal.reason, start, probe, generation);
+      return Promise.reject(signal.reason);
+    }
+    const controller = new AbortController();
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const onAbort = () => {
+        if (!finish()) return;
+        const reason = (signal as AbortSignal).reason;
+        this.#settleNeutral(reason, start, probe, generation);
+        controller.abort(reason);
+        reject(reason);
+      };
+      signal?.addEventListener('abort', onAbort);
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          if (!finish()) return;
+          const error = new TimeoutError(timeout, this.#s.name);
+          this.#settleTimeout(error, start, probe, generation);
+          controller.abort(error);
+          reject(error);
+        }, timeout);
+      }
+      let result: T | PromiseLike<T>;
+      try {
+        result = fn({ signal: controller.signal });
+      } catch (error) {
+        if (finish()) {
+          this.#settleError(error, start, probe, generation);
+          reject(error);
+        }
+        return;
+      }
+      Promise.resolve(result).then(
+        (value) => {
+          if (!finish()) return;
+          this.#settleValue(value, start, probe, generation);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (!finish()) return;
+          this.#settleError(error, start, probe, generation);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #reject<T>(c: Circuit, options: ExecuteOptions<T> | undefined): Promise<T> {
+    const s = this.#s;
+    const error = createOpenError(this.#openMessage, retryAfter(c, s.clock.now()), s.name);
+    this.#rejected++;
+    if (this.#events?.has('rejected')) this.#events.emit('rejected', { name: s.name, error });
+    s.logger?.warn(
+      { event: 'breaker.rejected', breaker: s.name, state: c.state, retryAfter: error.retryAfter },
+      `${this.#openMessage}: call rejected`,
+    );
+    const fallback = options?.fallback;
+    if (fallback === undefined) return Promise.reject(error);
+    try {
+      return Promise.resolve(fallback(error));
+    } catch (fallbackError) {
+      return Promise.reject(fallbackError);
+    }
+  }
+
+  // ── outcomes ─────────────────────────────────────────────────────────────
+
+  #settleValue(value: unknown, start: number, probe: boolean, generation: number): void {
+    const s = this.#s;
+    if (s.isResultFailure !== undefined && this.#judge(s.isResultFailure, value, 'isResultFailure')) {
+      this.#settleFailure(value, true, start, probe, generation);
+      return;
+    }
+    const end = this.#timed ? s.clock.now() : 0;
+    const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
+    this.#successes++;
+    if (slow) this.#slow++;
+    // A closed consecutive breaker needs no time to record a success: skip the clock read.
+    const needsClock = probe || s.mode !== 'consecutive' || this.#circuit.state !== 'closed';
+    this.#record(SUCCESS, slow, probe, generation, this.#timed ? end : needsClock ? s.clock.now() : 0);
+    if (this.#events?.has('success')) this.#events.emit('success', { name: s.name, duration: end - start, slow });
+  }
+
+  #settleError(error: unknown, start: number, probe: boolean, generation: number): void {
+    const isFailure = this.#s.isFailure;
+    if (isFailure === undefined || this.#judge(isFailure, error, 'isFailure')) {
+      this.#settleFailure(error, false, start, probe, generation);
+    } else {
+      this.#settleNeutral(error, start, probe, generation);
+    }
+  }
+
+  #settleFailure(error: unknown, fromResult: boolean, start: number, probe: boolean, generation: number): void {
+    const s = this.#s;
+    const end = s.clock.now();
+    const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
+    this.#failures++;
+    if (slow) this.#slow++;
+    this.#record(FAILURE, slow, probe, generation, end);
+    if (this.#events?.has('failure')) {
+      this.#events.emit('failure', { name: s.name, duration: end - start, slow, error, fromResult });
+    }
+  }
+
+  #settleTimeout(error: TimeoutError, start: number, probe: boolean, generation: number): void {
+    const end = this.#s.clock.now();
+    this.#timeouts++;
+    this.#record(FAILURE, false, probe, generation, end);
+    if (this.#events?.has('timeout')) this.#events.emit('timeout', { name: this.#s.name, duration: end - start, error });
+  }
+
+  #settleNeutral(error: unknown, start: number, probe: boolean, generation: number): void {
+    const end = this.#s.clock.now();
+    this.#neutral++;
+    this.#record(NEUTRAL, false, probe, generation, end);
+    if (this.#events?.has('neutral')) this.#events.emit('neutral', { name: this.#s.name, duration: end - start, error });
+  }
+
+  #record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, now: number): void {
+    const c = this.#circuit.state === 'half-open' ? this.#refresh() : this.#circuit;
+    this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, now, this.#s));
+  }
+
+  /** Runs a user predicate; one that throws counts the outcome as a failure and is reported. */
+  #judge(predicate: (value: unknown) => boolean, value: unknown, option: string): boolean {
+    try {
+      return predicate(value) !== false;
+    } catch (error) {
+      this.#report('breaker.predicateError', `${option} threw; the outcome counts as a failure`, error, { option });
+      return true;
+    }
+  }
+
+  // ── state ────────────────────────────────────────────────────────────────
+
+  /** Applies every time-driven transition that is due. Only open and half-open circuits depend on time. */
+  #refresh(): Circuit {
+    let c = this.#circuit;
+    if (c.state !== 'open' && c.state !== 'half-open') return c;
+    const now = this.#s.clock.now();
+    for (let next = advance(c, now, this.#s); next !== c; next = advance(c, now, this.#s)) c = this.#apply(next);
+    return c;
+  }
+
+  #apply(next: Circuit): Circuit {
+    const prev = this.#circuit;
+    if (next === prev) return next;
+    this.#circuit = next;
+    if (next.generation !== prev.generation) this.#transitioned(prev, next);
+    return next;
+  }
+
+  #transitioned(prev: Circuit, next: Circuit): void {
+    const s = this.#s;
+    const at = this.#toWall(next.since, s.clock.now());
+    const logger = s.logger;
+    if (logger !== undefined) {
+      const record: LogRecord = {
+        event: 'breaker.stateChange',
+        breaker: s.name,
+        from: prev.state,
+        to: next.state,
+        reason: next.reason,
+        at: new Date(at).toISOString(),
+        ...(next.state === 'open' ? { retryAfter: Math.max(0, next.openUntil - s.clock.now()) } : {}),
+      };
+      const message = `${s.name === undefined ? 'Circuit' : `Circuit "${s.name}"`} ${prev.state} → ${next.state} (${next.reason})`;
+      if (next.state === 'open' || next.state === 'forced-open') logger.warn(record, message);
+      else logger.info(record, message);
+    }
+    if (this.#events?.has('stateChange')) {
+      this.#events.emit('stateChange', {
+        name: s.name,
+        from: prev.state,
+        to: next.state,
+        reason: next.reason,
+        at,
+        source: 'local',
+      });
+    }
+  }
+
+  #restore(snapshot: CircuitSnapshot, now: number): void {
+    const wall = this.#wallNow();
+    const fromWall = (t: number) => now - (wall - t);
+    const reason: TransitionReason = snapshot.reason;
+    this.#circuit = {
+      ...this.#circuit,
+      state: snapshot.state,
+      since: fromWall(snapshot.since),
+      reason,
+      openUntil: snapshot.openUntil === null ? 0 : fromWall(snapshot.openUntil),
+      opens: snapshot.opens,
+    };
+    if (snapshot.tracker.kind === this.#tracker.toJSON(now, fromWall).kind) {
+      this.#tracker.restore(snapshot.tracker, now, fromWall);
+    }
+  }
+
+  // ── helpers ──────────────────────────────────────────────────────────────
+
+  #wallNow(): number {
+    const clock = this.#s.clock;
+    return clock.wallNow === undefined ? Date.now() : clock.wallNow();
+  }
+
+  #toWall(t: number, now: number): number {
+    return this.#wallNow() - (now - t);
+  }
+
+  #updateTimed(): void {
+    const events = this.#events;
+    this.#timed = this.#s.slowCallDuration !== undefined || (events !== undefined && CALL_EVENTS.some((e) => events.has(e)));
+  }
+
+  #reportListenerError(error: unknown, event: keyof BreakerEvents): void {
+    this.#report('breaker.listenerError', `a "${String(event)}" listener threw`, error, { listenerOf: event });
+  }
+
+  #report(event: string, what: string, error: unknown, extra: Record<string, unknown>): void {
+    const s = this.#s;
+    const message = `breakwater${s.name === undefined ? '' : ` "${s.name}"`}: ${what}`;
+    try {
+      if (s.logger !== undefined) s.logger.error({ event, breaker: s.name, error, ...extra }, message);
+      else console.error(message, error);
+    } catch {
+      // A logger that throws has nowhere left to report to.
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/** A minimal typed event emitter. A listener that throws, or returns a promise that rejects, is reported, never propagated. */
+export class Emitter<Events> {
+  readonly #listeners: { [K in keyof Events]?: Array<(event: Events[K]) => unknown> } = {};
+  readonly #report: (error: unknown, event: keyof Events) => void;
+
+  constructor(report: (error: unknown, event: keyof Events) => void) {
+    this.#report = report;
+  }
+
+  has(event: keyof Events): boolean {
+    return this.#listeners[event] !== undefined;
+  }
+
+  on<K extends keyof Events>(event: K, listener: (event: Events[K]) => unknown): () => void {
+    const list = this.#listeners[event];
+    // Copy on write: an emit in progress keeps iterating the list it started with.
+    this.#listeners[event] = list === undefined ? [listener] : [...list, listener];
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      const current = this.#listeners[event];
+      if (current === undefined) return;
+      const i = current.indexOf(listener);
+      const next = current.filter((_, j) => j !== i);
+      if (next.length === 0) delete this.#listeners[event];
+      else this.#listeners[event] = next;
+    };
+  }
+
+  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    const list = this.#listeners[event];
+    if (list === undefined) return;
+    for (const listener of list) {
+      try {
+        const result = listener(payload) as { then?: unknown } | undefined;
+        if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+          (result as PromiseLike<unknown>).then(undefined, (error: unknown) => this.#report(error, event));
+        }
+      } catch (error) {
+        this.#report(error, event);
+      }
+    }
+  }
+}

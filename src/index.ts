@@ -1,0 +1,29 @@
+/**
+ * breakwater: a typed circuit breaker for Node, browsers, edge runtimes and fleets.
+ * @packageDocumentation
+ */
+export { CircuitBreaker } from './breaker.js';
+export type { Clock } from './clock.js';
+export { CircuitOpenError, TimeoutError } from './errors.js';
+export type { CircuitSnapshot } from './snapshot.js';
+export type { TrackerSnapshot } from './trackers/tracker.js';
+export type {
+  BaseEvent,
+  BreakerEvents,
+  BreakerMetrics,
+  CallContext,
+  CircuitBreakerOptions,
+  CircuitState,
+  ExecuteOptions,
+  FailureEvent,
+  Logger,
+  LogRecord,
+  NeutralEvent,
+  RecoveryBackoff,
+  RejectedEvent,
+  StateChangeEvent,
+  SuccessEvent,
+  TimeoutEvent,
+  TransitionReason,
+  WindowOptions,
+} from './types.js';

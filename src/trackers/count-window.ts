@@ -1,0 +1,67 @@
+import { type FailureTracker, makeStats, type RateRule, rateTripped, type TrackerSnapshot, type TrackerStats } from './tracker.js';
+
+const FAILED = 1;
+const SLOW = 2;
+
+/** Failure and slow-call rates over the last `size` calls: a ring of outcome flags with running sums. */
+export class CountWindowTracker implements FailureTracker {
+  readonly #ring: Uint8Array;
+  readonly #rule: RateRule;
+  #next = 0;
+  #filled = 0;
+  #failures = 0;
+  #slow = 0;
+
+  constructor(size: number, rule: RateRule) {
+    this.#ring = new Uint8Array(size);
+    this.#rule = rule;
+  }
+
+  record(failed: boolean, slow: boolean): boolean {
+    const ring = this.#ring;
+    const i = this.#next;
+    if (this.#filled === ring.length) {
+      const old = ring[i] as number;
+      this.#failures -= old & FAILED;
+      this.#slow -= (old & SLOW) >> 1;
+    } else {
+      this.#filled++;
+    }
+    ring[i] = (failed ? FAILED : 0) | (slow ? SLOW : 0);
+    if (failed) this.#failures++;
+    if (slow) this.#slow++;
+    this.#next = i + 1 === ring.length ? 0 : i + 1;
+    return rateTripped(this.#rule, this.#filled, this.#failures, this.#slow);
+  }
+
+  reset(): void {
+    this.#ring.fill(0);
+    this.#next = 0;
+    this.#filled = 0;
+    this.#failures = 0;
+    this.#slow = 0;
+  }
+
+  stats(): TrackerStats {
+    return makeStats(this.#filled, this.#failures, this.#slow);
+  }
+
+  /** Outcomes oldest first, one digit each (bit 0 failed, bit 1 slow). */
+  toJSON(): TrackerSnapshot {
+    const ring = this.#ring;
+    let outcomes = '';
+    const start = this.#filled === ring.length ? this.#next : 0;
+    for (let k = 0; k < this.#filled; k++) outcomes += String(ring[(start + k) % ring.length]);
+    return { kind: 'count', outcomes };
+  }
+
+  restore(snapshot: TrackerSnapshot): void {
+    if (snapshot.kind !== 'count') return;
+    this.reset();
+    const outcomes = snapshot.outcomes.slice(-this.#ring.length);
+    for (const digit of outcomes) {
+      const flags = Number(digit);
+      this.record((flags & FAILED) !== 0, (flags & SLOW) !== 0);
+    }
+  }
+}

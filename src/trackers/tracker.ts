@@ -1,0 +1,64 @@
+/**
+ * The strategy that decides when a closed circuit has seen enough failures to open.
+ * One small interface, three implementations (consecutive, count window, time window):
+ * each `record` is O(1) and allocation-free.
+ */
+export interface FailureTracker {
+  /** Records the outcome of one call admitted while closed. Returns `true` when the circuit should open now. */
+  record(failed: boolean, slow: boolean, now: number): boolean;
+  /** Forgets every recorded outcome (the circuit closed or was reset). */
+  reset(): void;
+  /** Counts over what the tracker currently remembers, stale buckets expired at `now`. */
+  stats(now: number): TrackerStats;
+  /** JSON-safe copy of what the tracker remembers; `toWall` maps monotonic times to wall-clock times. */
+  toJSON(now: number, toWall: (t: number) => number): TrackerSnapshot;
+  /** Loads a snapshot made by a tracker of the same kind; `fromWall` maps wall-clock times back. */
+  restore(snapshot: TrackerSnapshot, now: number, fromWall: (t: number) => number): void;
+}
+
+/** What a tracker reports for metrics. */
+export interface TrackerStats {
+  /** Calls the window holds (consecutive mode: calls since the last success). */
+  readonly calls: number;
+  /** Counted failures the window holds (consecutive mode: the current run of failures). */
+  readonly failures: number;
+  /** Slow calls the window holds. */
+  readonly slowCalls: number;
+  /** `failures / calls`, 0 when empty. */
+  readonly failureRate: number;
+  /** `slowCalls / calls`, 0 when empty. */
+  readonly slowCallRate: number;
+}
+
+/** A tracker's remembered outcomes, in a form that survives `JSON.stringify`. */
+export type TrackerSnapshot =
+  | { readonly kind: 'consecutive'; readonly failures: number }
+  | { readonly kind: 'count'; readonly outcomes: string }
+  | {
+      readonly kind: 'time';
+      readonly buckets: ReadonlyArray<readonly [start: number, calls: number, failures: number, slow: number]>;
+    };
+
+/** Thresholds shared by the windowed trackers. */
+export interface RateRule {
+  readonly failureRateThreshold: number | undefined;
+  readonly slowCallRateThreshold: number | undefined;
+  readonly minimumCalls: number;
+}
+
+/** The rate rule itself, written once for both windows. */
+export function rateTripped(rule: RateRule, calls: number, failures: number, slow: number): boolean {
+  if (calls < rule.minimumCalls || calls === 0) return false;
+  if (rule.failureRateThreshold !== undefined && failures >= rule.failureRateThreshold * calls) return true;
+  return rule.slowCallRateThreshold !== undefined && slow >= rule.slowCallRateThreshold * calls;
+}
+
+export function makeStats(calls: number, failures: number, slowCalls: number): TrackerStats {
+  return {
+    calls,
+    failures,
+    slowCalls,
+    failureRate: calls === 0 ? 0 : failures / calls,
+    slowCallRate: calls === 0 ? 0 : slowCalls / calls,
+  };
+}

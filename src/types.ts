@@ -1,0 +1,162 @@
+import type { Clock } from './clock.js';
+import type { CircuitOpenError, TimeoutError } from './errors.js';
+import type { CircuitSnapshot } from './snapshot.js';
+import type { CircuitState, RecoveryBackoff, TransitionReason } from './transitions.js';
+
+export type { CircuitState, RecoveryBackoff, TransitionReason };
+
+/** Which calls the breaker judges the failure rate over (rate mode). */
+export type WindowOptions =
+  | {
+      /** The last `size` calls. */
+      readonly type: 'count';
+      readonly size: number;
+    }
+  | {
+      /** The calls of the last `duration` ms, kept in `buckets` slices (default 10). */
+      readonly type: 'time';
+      readonly duration: number;
+      readonly buckets?: number;
+    };
+
+/** A structured logger: pino's `(record, message)` shape, which `console` also accepts. */
+export interface Logger {
+  info(record: LogRecord, message: string): void;
+  warn(record: LogRecord, message: string): void;
+  error(record: LogRecord, message: string): void;
+}
+
+/** What the breaker logs. */
+export interface LogRecord {
+  readonly event: 'breaker.stateChange' | 'breaker.rejected' | 'breaker.listenerError' | 'breaker.storeError' | (string & {});
+  readonly breaker: string | undefined;
+  readonly [key: string]: unknown;
+}
+
+/** Options of a `CircuitBreaker`. Every one is optional; unknown names are refused. */
+export interface CircuitBreakerOptions {
+  /** Name used in logs, events, metrics and errors. Required with a `store`. */
+  readonly name?: string;
+  /** Consecutive counted failures that open the circuit (default 5). Not with rate options. */
+  readonly failureThreshold?: number;
+  /** Rate mode: open when failures / calls in the `window` reach this fraction (0 < x ≤ 1). */
+  readonly failureRateThreshold?: number;
+  /** Rate mode: open when slow calls / calls in the `window` reach this fraction (0 < x ≤ 1). */
+  readonly slowCallRateThreshold?: number;
+  /** A call that takes at least this many ms is slow (counted in metrics; feeds `slowCallRateThreshold`). */
+  readonly slowCallDuration?: number;
+  /** Rate mode: the window the rates are measured over (default `{ type: 'count', size: 100 }`). */
+  readonly window?: WindowOptions;
+  /** Rate mode: calls the window must hold before a rate can open the circuit (default 10). */
+  readonly minimumCalls?: number;
+  /** Ms the circuit stays open before a probe is allowed (default 60 000). */
+  readonly recoveryTimeout?: number;
+  /** How the open time grows when probes keep failing (default fixed). Reset when the circuit closes. */
+  readonly backoff?: RecoveryBackoff;
+  /** Probes let through at once while half-open (default 1). Other callers are rejected, never queued. */
+  readonly halfOpenProbes?: number;
+  /** Successful probes needed to close (default 1). */
+  readonly successThreshold?: number;
+  /** A half-open trial not decided this many ms after its first probe counts as failed (default 60 000, or `timeout` if longer). */
+  readonly maxProbeWait?: number;
+  /** The expected-error predicate: `true` counts the error as a failure, `false` makes it neutral (default: every error counts). */
+  readonly isFailure?: (error: unknown) => boolean;
+  /** Counts a resolved value as a failure while still returning it (an HTTP response with status ≥ 500, say). */
+  readonly isResultFailure?: (result: unknown) => boolean;
+  /** Per-call limit in ms: aborts the call's signal and rejects with `TimeoutError`. Omit for none. */
+  readonly timeout?: number;
+  /** Time source (default `performance.now`); inject one to test your code without waiting. */
+  readonly clock?: Clock;
+  /** Receives a structured record for every transition, rejection and listener error. */
+  readonly logger?: Logger;
+  /** Restores a snapshot made by `toJSON()` (in this process or another). */
+  readonly initialState?: CircuitSnapshot | string;
+}
+
+/** What `fn` receives. */
+export interface CallContext {
+  /** Aborted on timeout or when the caller's signal aborts; `undefined` when neither is in play. */
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Per-call options of `execute`. */
+export interface ExecuteOptions<T> {
+  /** The caller's signal: its abort is passed on to `fn` and rejects the call with its reason (neutral). */
+  readonly signal?: AbortSignal | undefined;
+  /** Value to return instead of an error, a `CircuitOpenError` included. */
+  readonly fallback?: ((error: unknown) => T | PromiseLike<T>) | undefined;
+}
+
+/** Fields every event carries. */
+export interface BaseEvent {
+  readonly name: string | undefined;
+}
+
+/** A transition. `source` is `remote` when another instance of a fleet made it. */
+export interface StateChangeEvent extends BaseEvent {
+  readonly from: CircuitState;
+  readonly to: CircuitState;
+  readonly reason: TransitionReason;
+  /** Wall-clock ms. */
+  readonly at: number;
+  readonly source: 'local' | 'remote';
+}
+
+export interface SuccessEvent extends BaseEvent {
+  readonly duration: number;
+  readonly slow: boolean;
+}
+
+export interface FailureEvent extends BaseEvent {
+  readonly duration: number;
+  readonly slow: boolean;
+  /** The error, or the resolved value when `isResultFailure` judged it. */
+  readonly error: unknown;
+  readonly fromResult: boolean;
+}
+
+export interface NeutralEvent extends BaseEvent {
+  readonly duration: number;
+  readonly error: unknown;
+}
+
+export interface RejectedEvent extends BaseEvent {
+  readonly error: CircuitOpenError;
+}
+
+export interface TimeoutEvent extends BaseEvent {
+  readonly duration: number;
+  readonly error: TimeoutError;
+}
+
+/** Every event and its payload. Each call ends in exactly one of success, failure, neutral, rejected, timeout. */
+export interface BreakerEvents {
+  stateChange: StateChangeEvent;
+  success: SuccessEvent;
+  failure: FailureEvent;
+  neutral: NeutralEvent;
+  rejected: RejectedEvent;
+  timeout: TimeoutEvent;
+}
+
+/** A point-in-time view for dashboards and exporters. */
+export interface BreakerMetrics {
+  readonly name: string | undefined;
+  readonly state: CircuitState;
+  /** Wall-clock ms when the current state was entered. */
+  readonly since: number;
+  readonly successes: number;
+  /** Counted failures, result failures included, timeouts not. */
+  readonly failures: number;
+  readonly neutral: number;
+  readonly rejected: number;
+  readonly timeouts: number;
+  readonly slowCalls: number;
+  /** Failure rate over the window (rate mode), or over the current run of failures (consecutive mode). */
+  readonly failureRate: number;
+  readonly slowCallRate: number;
+  /** Calls and counted failures the tracker holds now. */
+  readonly window: { readonly calls: number; readonly failures: number; readonly slowCalls: number };
+  /** Ms until a call may pass (0 when closed). */
+  readonly retryAfter: number;
+}
