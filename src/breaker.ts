@@ -284,10 +284,13 @@ export class CircuitBreaker {
     const error = createOpenError(this.#openMessage, retryAfter(c, s.clock.now()), s.name);
     this.#rejected++;
     if (this.#events?.has('rejected')) this.#events.emit('rejected', { name: s.name, error });
-    s.logger?.warn(
-      { event: 'breaker.rejected', breaker: s.name, state: c.state, retryAfter: error.retryAfter },
-      `${this.#openMessage}: call rejected`,
-    );
+    if (s.logger !== undefined) {
+      this.#log(
+        'warn',
+        { event: 'breaker.rejected', breaker: s.name, state: c.state, retryAfter: error.retryAfter },
+        `${this.#openMessage}: call rejected`,
+      );
+    }
     const fallback = options?.fallback;
     if (fallback === undefined) return Promise.reject(error);
     try {
@@ -399,8 +402,7 @@ export class CircuitBreaker {
         ...(next.state === 'open' ? { retryAfter: Math.max(0, next.openUntil - s.clock.now()) } : {}),
       };
       const message = `${s.name === undefined ? 'Circuit' : `Circuit "${s.name}"`} ${prev.state} → ${next.state} (${next.reason})`;
-      if (next.state === 'open' || next.state === 'forced-open') logger.warn(record, message);
-      else logger.info(record, message);
+      this.#log(next.state === 'open' || next.state === 'forced-open' ? 'warn' : 'info', record, message);
     }
     if (this.#events?.has('stateChange')) {
       this.#events.emit('stateChange', {
@@ -449,6 +451,15 @@ export class CircuitBreaker {
 
   #reportListenerError(error: unknown, event: keyof BreakerEvents): void {
     this.#report('breaker.listenerError', `a "${String(event)}" listener threw`, error, { listenerOf: event });
+  }
+
+  /** Logs through the user's logger; a logger that throws must not break the breaker. */
+  #log(level: 'info' | 'warn' | 'error', record: LogRecord, message: string): void {
+    try {
+      this.#s.logger?.[level](record, message);
+    } catch {
+      // Nowhere left to report a failing logger to.
+    }
   }
 
   #report(event: string, what: string, error: unknown, extra: Record<string, unknown>): void {
