@@ -427,6 +427,23 @@ describe('11. no timers while idle', () => {
   });
 });
 
+describe('11. no handles left behind (real timers)', () => {
+  it('idle, open and half-open breakers hold no timers; a timed call holds one only while in flight', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const breakers = Array.from({ length: 100 }, () => new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 0, timeout: 1000 }));
+    for (const b of breakers) await b.execute(failing).catch(() => undefined);
+    expect(breakers.every((b) => b.state === 'half-open')).toBe(true);
+    expect(timers()).toBe(before);
+    let release!: () => void;
+    const inFlight = breakers[0]?.execute(() => new Promise<void>((r) => (release = r)));
+    expect(timers()).toBe(before + 1);
+    release();
+    await inFlight;
+    expect(timers()).toBe(before);
+  });
+});
+
 describe('result-based failure', () => {
   it('counts a resolved value as a failure and still returns it', async () => {
     const { breaker } = setup({ isResultFailure: (r) => (r as { status: number }).status >= 500 });

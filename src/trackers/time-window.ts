@@ -42,17 +42,9 @@ export class TimeWindowTracker implements FailureTracker {
 
   /** Moves the head to `now`'s slice, expiring the slices passed; returns the head bucket's offset in `counts`. */
   #advance(now: number): number {
-    const n = this.#slice.length;
-    const slice = Math.floor(now / this.#width);
-    if (slice > this.#head) {
-      if (slice - this.#head >= n) {
-        this.#clearAll();
-      } else {
-        for (let s = this.#head + 1; s <= slice; s++) this.#clear(mod(s, n));
-      }
-      this.#head = slice;
-    }
-    const bucket = mod(slice >= this.#head ? slice : this.#head, n);
+    this.#expire(now);
+    // A clock that stepped back records into the newest bucket rather than an expired one.
+    const bucket = mod(this.#head, this.#slice.length);
     this.#slice[bucket] = this.#head;
     return bucket * 3;
   }
