@@ -375,7 +375,11 @@ export class CircuitBreaker {
     let c = this.#circuit;
     if (c.state !== 'open' && c.state !== 'half-open') return c;
     const now = this.#s.clock.now();
-    for (let next = advance(c, now, this.#s); next !== c; next = advance(c, now, this.#s)) c = this.#apply(next);
+    for (let next = advance(c, now, this.#s); next !== c; next = advance(c, now, this.#s)) {
+      this.#apply(next);
+      // Re-read: a stateChange listener may have changed the circuit (forceOpen, say).
+      c = this.#circuit;
+    }
     return c;
   }
 

@@ -488,6 +488,16 @@ describe('fallback', () => {
 });
 
 describe('manual control', () => {
+  it('a stateChange listener may change the state it is told about', async () => {
+    const { breaker, clock } = setup({ failureThreshold: 1, maxProbeWait: 10 });
+    breaker.on('stateChange', ({ to }) => {
+      if (to === 'half-open') breaker.forceOpen();
+    });
+    await failTimes(breaker, 1);
+    clock.advance(5000);
+    expect(breaker.state).toBe('forced-open');
+  });
+
   it('forceOpen holds the circuit open past the recovery time until close', async () => {
     const { breaker, clock, path } = setup();
     breaker.forceOpen();
