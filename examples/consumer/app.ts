@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { CircuitBreaker, CircuitOpenError, type LogRecord } from '../../src/index.js';
+import { CircuitBreaker, CircuitOpenError, type Clock, type LogRecord } from '../../src/index.js';
 import type { Config } from './config.js';
 import { jsonLogger, type LineWriter, stdoutWriter } from './log.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
@@ -19,6 +19,8 @@ export interface ConsumerDeps {
   readonly write?: LineWriter;
   /** The fetch used for the quote API (default the global one, which msw intercepts in tests). */
   readonly fetch?: typeof fetch;
+  /** The breaker's clock (tests move it instead of waiting). */
+  readonly clock?: Clock;
 }
 
 /** Whole seconds for `Retry-After`: rounded up, at least 1 (a client retrying sooner would be rejected again). */
@@ -48,6 +50,7 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
     timeout: config.requestTimeout,
     isFailure: isUpstreamFailure,
     logger,
+    ...(deps.clock === undefined ? {} : { clock: deps.clock }),
   });
   const monitor = new Monitor(breaker, config, (level, record, msg) => logger.line(level, record as LogRecord, msg));
   const css = asset('app.css');
