@@ -75,7 +75,7 @@ function diagram(view: StateView): SafeHtml {
   <title id="diagram-title">States of the circuit breaker: closed, open, half-open</title>
   <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z"></path></marker></defs>
   <g class="edge" id="edge-closed-open"><path d="M192 59 H406" marker-end="url(#arrow)"></path><text x="299" y="47">${s.failureThreshold} failures in a row</text></g>
-  <g class="edge" id="edge-open-half-open"><path d="M462 90 L360 174" marker-end="url(#arrow)"></path><text x="412" y="152" text-anchor="start">after ${seconds(s.recoveryTimeout)}</text></g>
+  <g class="edge" id="edge-open-half-open"><path d="M462 90 L360 174" marker-end="url(#arrow)"></path><text x="424" y="160" text-anchor="start">after ${seconds(s.recoveryTimeout)}</text></g>
   <g class="edge" id="edge-half-open-open"><path d="M378 216 C 520 216, 566 160, 520 92" marker-end="url(#arrow)"></path><text x="548" y="232">probe fails</text></g>
   <g class="edge" id="edge-half-open-closed"><path d="M222 216 C 80 216, 34 160, 80 92" marker-end="url(#arrow)"></path><text x="60" y="232">probe succeeds</text></g>
   ${node('closed', 40, 30, 'CLOSED', 'calls go through')}
