@@ -74,9 +74,14 @@ const signalGroup = (pid: number, signal: NodeJS.Signals) => {
   }
 };
 
-/** SIGTERM to each child's group; SIGKILL for whatever is left after 5 s. */
-async function stop(code: number): Promise<never> {
-  if (!stopping) {
+let stopped: Promise<never> | undefined;
+
+/**
+ * SIGTERM to each child's group; SIGKILL for whatever is left after 5 s. Idempotent: a second
+ * signal (Ctrl-C reaches npm and us; npm then sends SIGTERM) waits for the same shutdown.
+ */
+function stop(code: number): Promise<never> {
+  stopped ??= (async () => {
     stopping = true;
     await Promise.all(
       children.map(async ({ process: child, exited }) => {
@@ -92,8 +97,9 @@ async function stop(code: number): Promise<never> {
       }),
     );
     process.stdout.write('demo: stopped.\n');
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopped;
 }
 
 /** Polls `url` until it answers 200, or fails after `ms`. */
@@ -113,8 +119,8 @@ async function waitFor(url: string, ms: number): Promise<void> {
   throw new Error(`${url} did not answer within ${ms} ms`);
 }
 
-process.once('SIGINT', () => void stop(0));
-process.once('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
 // If whatever started us goes away without passing on a signal, stop too: never leave orphans.
 const parent = process.ppid;
 setInterval(() => {
