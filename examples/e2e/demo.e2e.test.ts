@@ -28,7 +28,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const shots = resolve(root, process.env.E2E_SCREENSHOTS_DIR ?? 'test-results/e2e');
 const KEY = 'e2e-key';
 const THRESHOLD = 3;
-const RECOVERY_MS = 1500;
+const RECOVERY_MS = 2000;
 
 const freePort = () =>
   new Promise<number>((done, fail) => {
