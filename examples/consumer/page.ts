@@ -155,11 +155,9 @@ export function renderPage(result: PageResult, view: StateView): string {
   <p class="tagline">A page that calls a quote API through a circuit breaker. Break the API and watch the page stay fast.</p>
 </header>
 <main class="layout">
-  <div class="column">
-    ${resultCard(result, view)}
-    ${tryIt(view)}
-  </div>
+  ${resultCard(result, view)}
   ${panel(view)}
+  ${tryIt(view)}
 </main>
 </body>
 </html>
