@@ -14,6 +14,7 @@ import { Monitor } from './monitor.js';
 import { renderPage } from './page.js';
 import { describeError, fetchQuote, isUpstreamFailure } from './upstream.js';
 
+/** What the consumer depends on besides its configuration; every field has a default. */
 export interface ConsumerDeps {
   /** Where JSON log lines go (default stdout). */
   readonly write?: LineWriter;
@@ -40,6 +41,10 @@ const ICON =
 
 const asset = (name: string) => readFileSync(new URL(`./public/${name}`, import.meta.url), 'utf8');
 
+/**
+ * Builds the consumer: one breaker around the quote API, its monitor, and the Hono app with
+ * `GET /`, `/api/state`, `/api/events`, `/healthz`, `/metrics` and the page's assets.
+ */
 export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
   const logger = jsonLogger(deps.write ?? stdoutWriter);
   const fetchImpl = deps.fetch ?? ((input, init) => fetch(input, init));

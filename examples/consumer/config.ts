@@ -17,6 +17,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** The value each variable takes when it is unset or empty. */
 export const DEFAULTS = {
   HOST: '127.0.0.1',
   PORT: '3000',

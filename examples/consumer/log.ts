@@ -3,6 +3,7 @@ import type { Logger, LogRecord } from '../../src/index.js';
 /** Where log lines go (stdout by default). */
 export type LineWriter = (line: string) => void;
 
+/** Writes each line to stdout. */
 export const stdoutWriter: LineWriter = (line) => {
   process.stdout.write(`${line}\n`);
 };

@@ -6,6 +6,7 @@
 import type { CircuitBreaker, CircuitState } from '../../src/index.js';
 import { DURATION_BUCKETS, type Monitor } from './monitor.js';
 
+/** The content type of the text exposition format. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'forced-open', 'disabled'];

@@ -7,8 +7,10 @@ import type { CircuitBreaker, CircuitState } from '../../src/index.js';
 import type { Config } from './config.js';
 import { describeError, isUpstreamFailure, UpstreamHttpError } from './upstream.js';
 
+/** How a call through the breaker ended (one per page load). */
 export type CallOutcome = 'success' | 'failure' | 'neutral' | 'timeout' | 'rejected';
 
+/** A transition as the panel lists it. */
 export interface TransitionView {
   readonly from: CircuitState;
   readonly to: CircuitState;
@@ -17,6 +19,7 @@ export interface TransitionView {
   readonly at: string;
 }
 
+/** A call as the panel lists it. */
 export interface CallView {
   readonly outcome: CallOutcome;
   readonly at: string;
@@ -58,6 +61,7 @@ export interface StateView {
 /** Histogram bucket bounds in seconds, spanning a fast local call to the slowest timeout. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
+/** Cumulative bucket counts (Prometheus `le` semantics), sum and count of durations in seconds. */
 export interface Histogram {
   readonly counts: number[];
   sum: number;
@@ -72,6 +76,10 @@ const pushFront = <T>(list: T[], item: T, max: number) => {
   if (list.length > max) list.length = max;
 };
 
+/**
+ * Subscribes to the breaker's events once and keeps the panel's data; logs one JSON line per
+ * upstream error through `log`. Call `close()` to unsubscribe.
+ */
 export class Monitor {
   readonly #breaker: CircuitBreaker;
   readonly #config: Config;

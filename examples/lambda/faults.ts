@@ -2,6 +2,7 @@ import type { Quote } from './quotes.js';
 
 /** How the API misbehaves, for demos and tests. */
 export const FAULT_MODES = ['none', 'error', 'slow', 'flaky'] as const;
+/** One of `FAULT_MODES`. */
 export type FaultMode = (typeof FAULT_MODES)[number];
 
 /** The fault in force. Module state: it lives as long as the (warm) Lambda container. */
@@ -20,6 +21,7 @@ export class FaultInputError extends Error {
   override readonly name = 'FaultInputError';
 }
 
+/** Healthy, with the ratio and delay the modes use when none is given. */
 export const DEFAULT_FAULT: Fault = { mode: 'none', ratio: 0.5, delayMs: 5_000, quote: null };
 
 const isMode = (value: unknown): value is FaultMode => typeof value === 'string' && (FAULT_MODES as readonly string[]).includes(value);
