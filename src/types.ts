@@ -63,6 +63,12 @@ export interface CircuitBreakerOptions {
   readonly isFailure?: (error: unknown) => boolean;
   /** Counts a resolved value as a failure while still returning it (an HTTP response with status ≥ 500, say). */
   readonly isResultFailure?: (result: unknown) => boolean;
+  /**
+   * Reads how long the upstream asked us to wait from a failure (the error, or the value
+   * `isResultFailure` judged), in ms. When that failure opens the circuit, it stays open this long
+   * instead of the recovery delay. Return `undefined` for no hint. Default: none.
+   */
+  readonly retryAfterHint?: (failure: unknown) => number | undefined;
   /** Per-call limit in ms: aborts the call's signal and rejects with `TimeoutError`. Omit for none. */
   readonly timeout?: number;
   /** Time source (default `performance.now`); inject one to test your code without waiting. */
