@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
 import { defineConfig, type Plugin } from 'vitest/config';
 
@@ -17,6 +18,8 @@ const standardDecorators: Plugin = {
 
 export default defineConfig({
   plugins: [standardDecorators],
+  // The integrations import the core by its package name, as users do; in tests that is the source.
+  resolve: { alias: [{ find: /^breakwater$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }] },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     setupFiles: ['test/setup/fail-on-unhandled.ts'],
