@@ -5,7 +5,7 @@ import type { CircuitBreakerOptions } from './types.js';
 const breakers = new WeakMap<Function, CircuitBreaker>();
 
 /** A method that returns a promise: the only kind `@circuit` accepts, since the breaker makes every call async. */
-type AsyncMethod<This, A extends unknown[], R> = (this: This, ...args: A) => Promise<R>;
+export type AsyncMethod<This, A extends unknown[], R> = (this: This, ...args: A) => Promise<R>;
 
 /**
  * A standard (TypeScript 5 / TC39) method decorator that runs every call of the method through

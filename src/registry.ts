@@ -21,7 +21,9 @@ export interface BreakerRegistryOptions {
 
 /** A breaker the registry created or dropped. */
 export interface RegistryEvent {
+  /** The key the breaker is registered under. */
   readonly key: string;
+  /** The breaker itself. */
   readonly breaker: CircuitBreaker;
 }
 

@@ -21,8 +21,11 @@ export type WindowOptions =
 
 /** A structured logger: pino's `(record, message)` shape, which `console` also accepts. */
 export interface Logger {
+  /** Closing and half-opening transitions. */
   info(record: LogRecord, message: string): void;
+  /** Opening transitions and rejected calls. */
   warn(record: LogRecord, message: string): void;
+  /** Listener, predicate and store errors. */
   error(record: LogRecord, message: string): void;
 }
 

@@ -36,6 +36,7 @@ export interface BreakerFetchOptions {
 /** A `fetch` with one breaker per origin; `registry` holds the breakers (for metrics and control). */
 export interface BreakerFetch {
   (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** The per-origin breakers, keyed by origin (or by `keyOf`). */
   readonly registry: BreakerRegistry;
 }
 

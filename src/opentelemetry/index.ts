@@ -32,12 +32,19 @@ const TIMED_OUTCOMES = ['success', 'failure', 'neutral', 'timeout'] as const;
 
 /** Attribute names used on metrics and span events. */
 export const ATTRIBUTES = {
+  /** The breaker's name, on every point and event. */
   breaker: 'breakwater.breaker',
+  /** A call's outcome: success, failure, neutral, timeout or rejected. */
   outcome: 'breakwater.outcome',
+  /** A circuit state, on the state gauge. */
   state: 'breakwater.state',
+  /** The state a transition left. */
   from: 'breakwater.from',
+  /** The state a transition entered. */
   to: 'breakwater.to',
+  /** Why a transition happened (`failure-threshold`, `probe-succeeded`, …). */
   reason: 'breakwater.reason',
+  /** Ms until the circuit admits a probe, on rejection events (absent while forced open). */
   retryAfter: 'breakwater.retry_after_ms',
 } as const;
 
