@@ -22,7 +22,7 @@ export function run(command, args, options = {}) {
 export function packTarball() {
   run(npm, ['run', 'build'], { cwd: root });
   const out = mkdtempSync(join(tmpdir(), 'breakwater-pack-'));
-  const json = run(npm, ['pack', '--json', '--pack-destination', out], { cwd: root });
+  const json = run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: root });
   const [info] = JSON.parse(json.slice(json.indexOf('[')));
   return join(out, info.filename);
 }

@@ -124,13 +124,24 @@ function build(register: Registry, prefix: string, buckets: readonly number[] | 
       (typeof OUTCOMES)[number],
       { breaker: string; outcome: string }
     >;
-    const timed = (outcome: (typeof TIMED_OUTCOMES)[number]) => (event: { duration: number }) => {
-      calls.inc(labels[outcome]);
-      duration.observe(labels[outcome], event.duration / 1000);
+    const timed = (outcome: (typeof TIMED_OUTCOMES)[number]) => {
+      // Series are bound on first use: no per-call label hashing, and no empty series for outcomes never seen.
+      let counter: { inc(): void } | undefined;
+      let histogram: { observe(value: number): void } | undefined;
+      return (event: { duration: number }) => {
+        counter ??= calls.labels(labels[outcome]);
+        histogram ??= duration.labels(labels[outcome]);
+        counter.inc();
+        histogram.observe(event.duration / 1000);
+      };
     };
+    let rejected: { inc(): void } | undefined;
     const offs = [
       ...TIMED_OUTCOMES.map((outcome) => breaker.on(outcome, timed(outcome))),
-      breaker.on('rejected', () => calls.inc(labels.rejected)),
+      breaker.on('rejected', () => {
+        rejected ??= calls.labels(labels.rejected);
+        rejected.inc();
+      }),
       breaker.on('stateChange', ({ from, to }) => transitions.inc({ breaker: name, from, to })),
     ];
     return () => {
