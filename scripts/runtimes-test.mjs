@@ -18,6 +18,11 @@ const esbuild = requireFromRoot('esbuild');
 
 const all = ['node20', 'node22', 'node24', 'bun', 'deno', 'workerd', 'chromium'];
 const only = process.env.RUNTIMES?.split(',').map((s) => s.trim());
+const unknown = only?.filter((name) => !all.includes(name)) ?? [];
+if (unknown.length > 0) {
+  console.error(`unknown runtime(s) in RUNTIMES: ${unknown.join(', ')} (known: ${all.join(', ')})`);
+  process.exit(2);
+}
 const selected = all.filter((name) => only === undefined || only.includes(name));
 
 /** Runs a command; resolves with its output, rejects (with the output) on a non-zero exit or after `ms`. */

@@ -72,6 +72,21 @@ describe('@circuit', () => {
     expect(circuitOf(() => 1)).toBeUndefined();
   });
 
+  it('accepts only methods that return a promise (a type error otherwise)', () => {
+    // Declared, never run: the compiler is the one judging this class.
+    const declare = () => {
+      class Sync {
+        // @ts-expect-error: a sync method would silently become async
+        @circuit()
+        count(): number {
+          return 1;
+        }
+      }
+      return Sync;
+    };
+    expect(typeof declare).toBe('function');
+  });
+
   it('refuses a non-method target and legacy decorator arguments', () => {
     const decorate = circuit() as unknown as (value: unknown, context: unknown) => unknown;
     expect(() => decorate(undefined, { kind: 'field', name: 'x' })).toThrow(/class methods.*got a field/);
