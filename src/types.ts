@@ -21,9 +21,9 @@ export type WindowOptions =
 
 /** A structured logger: pino's `(record, message)` shape, which `console` also accepts. */
 export interface Logger {
-  /** Closing and half-opening transitions. */
+  /** Transitions that do not open the circuit (closing, half-opening, disabling). */
   info(record: LogRecord, message: string): void;
-  /** Opening transitions and rejected calls. */
+  /** Transitions that open the circuit (open, forced open) and rejected calls. */
   warn(record: LogRecord, message: string): void;
   /** Listener, predicate and store errors. */
   error(record: LogRecord, message: string): void;
