@@ -18,7 +18,10 @@ import type { BreakerRegistry, CircuitBreaker, CircuitState } from 'breakwater';
 
 /** Options of `instrumentOpenTelemetry`. */
 export interface OpenTelemetryOptions {
-  /** The meter the instruments are created on (default: `metrics.getMeter('breakwater')` from the global provider). */
+  /**
+   * The meter the instruments are created on (default: `metrics.getMeter('breakwater')` from the global
+   * provider — set the SDK up before instrumenting, since the API's global meter does not wait for one).
+   */
   readonly meter?: Meter;
   /** Prefix of every instrument name (default `breakwater.`). */
   readonly prefix?: string;

@@ -46,7 +46,7 @@ const created = new WeakMap<Registry, Map<string, PrometheusMetrics>>();
 
 /**
  * Registers breakwater's metrics on a prom-client registry (once per registry and prefix; a second
- * call returns the same object):
+ * call returns the same object, and its `buckets` are ignored):
  *
  * - `breakwater_state{breaker, state}`: 1 for the breaker's current state, 0 for the others (read at scrape time).
  * - `breakwater_calls_total{breaker, outcome}`: calls by outcome (success, failure, neutral, timeout, rejected).
