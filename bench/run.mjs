@@ -3,6 +3,7 @@
 //   npm run bench                      full run, prints the tables
 //   npm run bench -- --json [file]     also writes the results as JSON (default bench/results/<date>.json)
 //   npm run bench -- --quick           short smoke run (CI): fewer rounds, smaller windows
+//   npm run bench -- --only open       only the scenarios whose id starts with this (idle: memory only)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -15,7 +16,7 @@ import { median, runInterleaved } from './lib/timing.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 
 function parseArgs(argv) {
-  const args = { quick: false, json: undefined };
+  const args = { quick: false, json: undefined, only: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
@@ -23,7 +24,8 @@ function parseArgs(argv) {
       const next = argv[i + 1];
       args.json = next !== undefined && !next.startsWith('--') ? resolve(argv[++i]) : true;
     } else if (a.startsWith('--json=')) args.json = resolve(a.slice('--json='.length));
-    else throw new Error(`unknown argument ${a}; use --quick and/or --json [file]`);
+    else if (a === '--only') args.only = argv[++i];
+    else throw new Error(`unknown argument ${a}; use --quick, --json [file], --only <scenario id prefix>`);
   }
   return args;
 }
@@ -74,18 +76,22 @@ async function main() {
   const opts = args.quick ? { rounds: 5, batchNs: 300_000 } : { rounds: 31, batchNs: 2_000_000 };
   const fills = args.quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
 
-  const scenarios = [closedResolves(), closedSync(), closedRejects(), open()];
+  const wanted = (id) => args.only === undefined || id.startsWith(args.only);
+  const ids = { 'closed-resolves': closedResolves, 'closed-sync': closedSync, 'closed-rejects': closedRejects, open };
+  const scenarios = Object.entries(ids)
+    .filter(([id]) => wanted(id))
+    .map(([, make]) => make());
   const results = [];
   for (const s of scenarios) {
     results.push(await runScenario(s, opts));
     process.stderr.write(`  ${s.id} done\n`);
   }
-  for (const size of fills) {
+  for (const size of wanted('window-fill') ? fills : []) {
     const s = windowFill(size, { opossumBatch: size >= 100_000 ? 10 : size >= 10_000 ? 50 : 100 });
     results.push(await runScenario(s, { ...opts, rounds: args.quick ? 3 : size >= 100_000 ? 7 : 15 }));
     process.stderr.write(`  ${s.id} done\n`);
   }
-  const idle = await measureIdle({ count: 10_000, repeats: args.quick ? 1 : 5 });
+  const idle = wanted('idle') ? await measureIdle({ count: 10_000, repeats: args.quick ? 1 : 5 }) : [];
 
   const cpu = cpus();
   const report = {

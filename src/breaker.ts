@@ -1,6 +1,7 @@
 import { Emitter } from './emitter.js';
 import { createOpenError, TimeoutError } from './errors.js';
 import { resolveOptions, type Settings } from './options.js';
+import { Rejection, rejectSoon } from './reject-soon.js';
 import { type CircuitSnapshot, parseSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 import { createTracker } from './trackers/create.js';
 import type { FailureTracker } from './trackers/tracker.js';
@@ -36,6 +37,13 @@ const NO_SIGNAL: CallContext = Object.freeze({ signal: undefined });
 
 const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', 'neutral', 'timeout'];
 
+/** The fast path's settle handlers, made once per circuit generation so that a call allocates none. */
+interface Settlers {
+  readonly generation: number;
+  readonly onValue: (value: unknown) => unknown;
+  readonly onError: (error: unknown) => PromiseLike<never>;
+}
+
 /**
  * A circuit breaker: wraps calls to something that can fail, stops calling it while it
  * keeps failing, and lets a bounded number of probes through once the recovery time is over.
@@ -54,6 +62,7 @@ export class CircuitBreaker {
   /** Whether calls must be timed: slow-call detection or a call-event listener needs the duration. */
   #timed: boolean;
   #openMessage: string;
+  #settlers: Settlers | undefined;
   #successes = 0;
   #failures = 0;
   #neutral = 0;
@@ -96,15 +105,18 @@ export class CircuitBreaker {
     let c = this.#circuit;
     let probe = false;
     if (c.state !== 'closed' && c.state !== 'disabled') {
-      c = this.#refresh();
+      const now = this.#s.clock.now();
+      c = this.#refresh(now);
       const admit = admission(c, this.#s);
-      if (admit === 'reject') return this.#reject(c, options);
+      if (admit === 'reject') return this.#reject(c, now, options);
       if (admit === 'probe') {
-        c = this.#apply(admitProbe(c, this.#s.clock.now(), this.#s));
+        c = this.#apply(admitProbe(c, now, this.#s));
         probe = true;
       }
     }
-    if (options === undefined && this.#s.timeout === undefined) return this.#run(fn, probe, c.generation);
+    if (options === undefined && this.#s.timeout === undefined) {
+      return probe || this.#timed ? this.#run(fn, probe, c.generation) : this.#runFast(fn, c.generation);
+    }
     const run = this.#runGuarded(fn, options?.signal, probe, c.generation);
     return options?.fallback === undefined ? run : run.then(undefined, options.fallback);
   }
@@ -198,7 +210,38 @@ export class CircuitBreaker {
 
   // ── calls ────────────────────────────────────────────────────────────────
 
-  /** The hot path: no signal, no timer, no closure. */
+  /**
+   * The hottest path: a call admitted while closed, untimed, no signal, no probe. `then` with
+   * handlers shared by the generation instead of an async function: one promise fewer per call,
+   * and a failure rejects the caller's promise without a second throw.
+   */
+  #runFast<T>(fn: (context: CallContext) => T | PromiseLike<T>, generation: number): Promise<T> {
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn(NO_SIGNAL);
+    } catch (error) {
+      result = rejectSoon(error);
+    }
+    const settlers = this.#settlers?.generation === generation ? this.#settlers : this.#makeSettlers(generation);
+    return Promise.resolve(result).then(settlers.onValue as (value: T) => T, settlers.onError);
+  }
+
+  #makeSettlers(generation: number): Settlers {
+    this.#settlers = {
+      generation,
+      onValue: (value) => {
+        this.#settleValue(value, 0, false, generation);
+        return value;
+      },
+      onError: (error) => {
+        this.#settleError(error, 0, false, generation);
+        return new Rejection(error);
+      },
+    };
+    return this.#settlers;
+  }
+
+  /** A probe or a timed call: no signal, no timer, no closure. */
   async #run<T>(fn: (context: CallContext) => T | PromiseLike<T>, probe: boolean, generation: number): Promise<T> {
     const start = this.#timed ? this.#s.clock.now() : 0;
     let value: T;
@@ -279,9 +322,9 @@ export class CircuitBreaker {
     });
   }
 
-  #reject<T>(c: Circuit, options: ExecuteOptions<T> | undefined): Promise<T> {
+  #reject<T>(c: Circuit, now: number, options: ExecuteOptions<T> | undefined): Promise<T> {
     const s = this.#s;
-    const error = createOpenError(this.#openMessage, retryAfter(c, s.clock.now()), s.name);
+    const error = createOpenError(this.#openMessage, retryAfter(c, now), s.name);
     this.#rejected++;
     if (this.#events?.has('rejected')) this.#events.emit('rejected', { name: s.name, error });
     s.logger?.warn(
@@ -289,7 +332,7 @@ export class CircuitBreaker {
       `${this.#openMessage}: call rejected`,
     );
     const fallback = options?.fallback;
-    if (fallback === undefined) return Promise.reject(error);
+    if (fallback === undefined) return rejectSoon(error);
     try {
       return Promise.resolve(fallback(error));
     } catch (fallbackError) {
@@ -368,10 +411,10 @@ export class CircuitBreaker {
   // ── state ────────────────────────────────────────────────────────────────
 
   /** Applies every time-driven transition that is due. Only open and half-open circuits depend on time. */
-  #refresh(): Circuit {
+  #refresh(at?: number): Circuit {
     let c = this.#circuit;
     if (c.state !== 'open' && c.state !== 'half-open') return c;
-    const now = this.#s.clock.now();
+    const now = at ?? this.#s.clock.now();
     for (let next = advance(c, now, this.#s); next !== c; next = advance(c, now, this.#s)) c = this.#apply(next);
     return c;
   }
