@@ -8,10 +8,13 @@ import { type FailureTracker, makeStats, type RateRule, rateTripped, type Tracke
 export class TimeWindowTracker implements FailureTracker {
   readonly #width: number;
   readonly #rule: RateRule;
-  /** Per bucket: calls, failures, slow, interleaved. */
-  readonly #counts: Float64Array;
+  /**
+   * Per bucket: calls, failures, slow, interleaved. Plain arrays of numbers (kept as unboxed
+   * doubles by engines) cost less idle memory than typed arrays, which carry a buffer each.
+   */
+  readonly #counts: number[];
   /** Per bucket: index of the slice it holds (-1 = empty). */
-  readonly #slice: Float64Array;
+  readonly #slice: number[];
   #head = Number.NEGATIVE_INFINITY;
   #calls = 0;
   #failures = 0;
@@ -20,8 +23,8 @@ export class TimeWindowTracker implements FailureTracker {
   constructor(duration: number, buckets: number, rule: RateRule) {
     this.#width = duration / buckets;
     this.#rule = rule;
-    this.#counts = new Float64Array(buckets * 3);
-    this.#slice = new Float64Array(buckets).fill(-1);
+    this.#counts = filled(buckets * 3, 0);
+    this.#slice = filled(buckets, -1);
   }
 
   record(failed: boolean, slow: boolean, now: number): boolean {
@@ -129,6 +132,11 @@ export class TimeWindowTracker implements FailureTracker {
       this.#slow += slow;
     }
   }
+}
+
+/** `n` copies of `value`, allocated at exactly `n` elements (growing by `push` would leave slack). */
+function filled(n: number, value: number): number[] {
+  return new Array<number>(n).fill(value);
 }
 
 /** Modulo that stays non-negative for negative slices (clocks may start below zero). */
