@@ -20,6 +20,7 @@ import {
   retryAfter,
   SUCCESS,
   settle,
+  type TimeSource,
   type TransitionReason,
 } from './transitions.js';
 import type {
@@ -352,9 +353,8 @@ export class CircuitBreaker {
     const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
     this.#successes++;
     if (slow) this.#slow++;
-    // A closed consecutive breaker needs no time to record a success: skip the clock read.
-    const needsClock = probe || s.mode !== 'consecutive' || this.#circuit.state !== 'closed';
-    this.#record(SUCCESS, slow, probe, generation, this.#timed ? end : needsClock ? s.clock.now() : 0);
+    // Untimed, the rules read the clock only if they need the time (most successes need none).
+    this.#record(SUCCESS, slow, probe, generation, this.#timed ? end : s.clock);
     if (this.#events?.has('success')) this.#events.emit('success', { name: s.name, duration: end - start, slow });
   }
 
@@ -369,11 +369,11 @@ export class CircuitBreaker {
 
   #settleFailure(error: unknown, fromResult: boolean, start: number, probe: boolean, generation: number): void {
     const s = this.#s;
-    const end = s.clock.now();
+    const end = this.#timed ? s.clock.now() : 0;
     const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
     this.#failures++;
     if (slow) this.#slow++;
-    this.#record(FAILURE, slow, probe, generation, end);
+    this.#record(FAILURE, slow, probe, generation, this.#timed ? end : s.clock);
     if (this.#events?.has('failure')) {
       this.#events.emit('failure', { name: s.name, duration: end - start, slow, error, fromResult });
     }
@@ -387,15 +387,15 @@ export class CircuitBreaker {
   }
 
   #settleNeutral(error: unknown, start: number, probe: boolean, generation: number): void {
-    const end = this.#s.clock.now();
+    const end = this.#timed ? this.#s.clock.now() : 0;
     this.#neutral++;
-    this.#record(NEUTRAL, false, probe, generation, end);
+    this.#record(NEUTRAL, false, probe, generation, this.#timed ? end : this.#s.clock);
     if (this.#events?.has('neutral')) this.#events.emit('neutral', { name: this.#s.name, duration: end - start, error });
   }
 
-  #record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, now: number): void {
+  #record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource): void {
     const c = this.#circuit.state === 'half-open' ? this.#refresh() : this.#circuit;
-    this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, now, this.#s));
+    this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, time, this.#s));
   }
 
   /** Runs a user predicate; one that throws counts the outcome as a failure and is reported. */

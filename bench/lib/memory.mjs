@@ -59,36 +59,44 @@ function timerCounter() {
 
 const handles = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap').length;
 
-/**
- * @returns per builder: heap bytes per breaker (median of `repeats`), timers per breaker (all timers, ref'd or
- * not), handles per breaker (resources that keep the process alive).
- */
-export async function measureIdle({ count, repeats }) {
+/** Measures builder `index`: heap bytes per breaker (median of `repeats`), timers and handles per breaker. */
+export async function measureOne(index, { count, repeats }) {
   if (typeof globalThis.gc !== 'function') throw new Error('run node with --expose-gc to measure memory');
+  const b = idleBuilders[index];
+  // Warm-up: compile the constructors and fill the inline caches before anything is counted.
+  for (let i = 0; i < 1000; i++) b.dispose(b.make());
+  const bytes = [];
+  let timers = 0;
+  let alive = 0;
+  for (let r = 0; r < repeats; r++) {
+    const kept = new Array(count).fill(null);
+    await gc();
+    const { hook, live } = timerCounter();
+    hook.enable();
+    const handles0 = handles();
+    const before = used();
+    for (let i = 0; i < count; i++) kept[i] = b.make();
+    await gc();
+    const after = used();
+    timers = live.size / count;
+    alive = (handles() - handles0) / count;
+    hook.disable();
+    bytes.push((after - before) / count);
+    for (const k of kept) b.dispose(k);
+  }
+  bytes.sort((x, y) => x - y);
+  return { name: b.name, lib: b.lib, bytes: Math.round(bytes[bytes.length >> 1]), timers, handles: alive };
+}
+
+/** Every builder, each in its own `node --expose-gc` process. */
+export async function measureIdle({ count, repeats }) {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const child = new URL('./idle-child.mjs', import.meta.url).pathname;
   const results = [];
-  for (const b of idleBuilders) {
-    const bytes = [];
-    let timers = 0;
-    let alive = 0;
-    for (let r = 0; r < repeats; r++) {
-      await gc();
-      const { hook, live } = timerCounter();
-      hook.enable();
-      const kept = new Array(count).fill(null);
-      const handles0 = handles();
-      const before = used();
-      for (let i = 0; i < count; i++) kept[i] = b.make();
-      await gc();
-      const after = used();
-      timers = live.size / count;
-      alive = (handles() - handles0) / count;
-      hook.disable();
-      bytes.push((after - before) / count);
-      for (const k of kept) b.dispose(k);
-      kept.length = 0;
-    }
-    bytes.sort((x, y) => x - y);
-    results.push({ name: b.name, lib: b.lib, bytes: Math.round(bytes[bytes.length >> 1]), timers, handles: alive });
+  for (let i = 0; i < idleBuilders.length; i++) {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', child, String(i), String(count), String(repeats)]);
+    results.push(JSON.parse(stdout));
   }
   return results;
 }

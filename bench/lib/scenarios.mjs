@@ -168,10 +168,11 @@ export function open() {
 /**
  * Failure cost with `size` calls in the window. Before each batch the window is refilled untimed with
  * `size` successes, so every timed failure meets `size` to `size + batch` recorded calls and no breaker
- * opens (each window keeps ≥ 90 % successes; thresholds are 100 %).
+ * opens (each window keeps ≥ 50 % successes; thresholds are 100 %).
  */
 export function windowFill(size, { opossumBatch }) {
-  const batch = Math.max(10, size / 10);
+  // Half the window at most, so a count window of `size` never holds only failures.
+  const batch = Math.min(size / 2, Math.max(500, size / 10));
   const ok = async () => VALUE;
   const mkBw = (window) => new CircuitBreaker({ failureRateThreshold: 1, minimumCalls: 1, window });
   const bwCase = (name, window) => {

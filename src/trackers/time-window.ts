@@ -6,15 +6,17 @@ import { type FailureTracker, makeStats, type RateRule, rateTripped, type Tracke
  * before an idle gap is cleared when time reaches it again and never counted.
  */
 export class TimeWindowTracker implements FailureTracker {
+  get timeless(): boolean {
+    return false;
+  }
+
   readonly #width: number;
   readonly #rule: RateRule;
   /**
-   * Per bucket: calls, failures, slow, interleaved. Plain arrays of numbers (kept as unboxed
-   * doubles by engines) cost less idle memory than typed arrays, which carry a buffer each.
+   * Per bucket, four numbers: calls, failures, slow, and the index of the slice it holds
+   * (-1 = empty). One plain array: typed arrays carry a buffer each, which costs idle memory.
    */
   readonly #counts: number[];
-  /** Per bucket: index of the slice it holds (-1 = empty). */
-  readonly #slice: number[];
   #head = Number.NEGATIVE_INFINITY;
   #calls = 0;
   #failures = 0;
@@ -23,8 +25,7 @@ export class TimeWindowTracker implements FailureTracker {
   constructor(duration: number, buckets: number, rule: RateRule) {
     this.#width = duration / buckets;
     this.#rule = rule;
-    this.#counts = filled(buckets * 3, 0);
-    this.#slice = filled(buckets, -1);
+    this.#counts = emptyBuckets(buckets);
   }
 
   record(failed: boolean, slow: boolean, now: number): boolean {
@@ -45,7 +46,7 @@ export class TimeWindowTracker implements FailureTracker {
 
   /** Moves the head to `now`'s slice, expiring the slices passed; returns the head bucket's offset in `counts`. */
   #advance(now: number): number {
-    const n = this.#slice.length;
+    const n = this.#counts.length / STRIDE;
     const slice = Math.floor(now / this.#width);
     if (slice > this.#head) {
       if (slice - this.#head >= n) {
@@ -55,26 +56,31 @@ export class TimeWindowTracker implements FailureTracker {
       }
       this.#head = slice;
     }
-    const bucket = mod(slice >= this.#head ? slice : this.#head, n);
-    this.#slice[bucket] = this.#head;
-    return bucket * 3;
+    const o = mod(slice >= this.#head ? slice : this.#head, n) * STRIDE;
+    this.#counts[o + SLICE] = this.#head;
+    return o;
   }
 
   #clear(bucket: number): void {
     const c = this.#counts;
-    const o = bucket * 3;
+    const o = bucket * STRIDE;
     this.#calls -= c[o] as number;
     this.#failures -= c[o + 1] as number;
     this.#slow -= c[o + 2] as number;
     c[o] = 0;
     c[o + 1] = 0;
     c[o + 2] = 0;
-    this.#slice[bucket] = -1;
+    c[o + SLICE] = -1;
   }
 
   #clearAll(): void {
-    this.#counts.fill(0);
-    this.#slice.fill(-1);
+    const c = this.#counts;
+    for (let o = 0; o < c.length; o += STRIDE) {
+      c[o] = 0;
+      c[o + 1] = 0;
+      c[o + 2] = 0;
+      c[o + SLICE] = -1;
+    }
     this.#calls = 0;
     this.#failures = 0;
     this.#slow = 0;
@@ -94,7 +100,7 @@ export class TimeWindowTracker implements FailureTracker {
   #expire(now: number): void {
     const slice = Math.floor(now / this.#width);
     if (slice <= this.#head) return;
-    const n = this.#slice.length;
+    const n = this.#counts.length / STRIDE;
     if (slice - this.#head >= n) this.#clearAll();
     else for (let s = this.#head + 1; s <= slice; s++) this.#clear(mod(s, n));
     this.#head = slice;
@@ -104,10 +110,10 @@ export class TimeWindowTracker implements FailureTracker {
     this.#expire(now);
     const buckets: [number, number, number, number][] = [];
     const c = this.#counts;
-    for (let b = 0; b < this.#slice.length; b++) {
-      const slice = this.#slice[b] as number;
-      if (slice < 0 || (c[b * 3] as number) === 0) continue;
-      buckets.push([toWall(slice * this.#width), c[b * 3] as number, c[b * 3 + 1] as number, c[b * 3 + 2] as number]);
+    for (let o = 0; o < c.length; o += STRIDE) {
+      const slice = c[o + SLICE] as number;
+      if (slice < 0 || (c[o] as number) === 0) continue;
+      buckets.push([toWall(slice * this.#width), c[o] as number, c[o + 1] as number, c[o + 2] as number]);
     }
     buckets.sort((x, y) => x[0] - y[0]);
     return { kind: 'time', buckets };
@@ -116,14 +122,14 @@ export class TimeWindowTracker implements FailureTracker {
   restore(snapshot: TrackerSnapshot, now: number, fromWall: (t: number) => number): void {
     if (snapshot.kind !== 'time') return;
     this.reset();
-    const n = this.#slice.length;
+    const n = this.#counts.length / STRIDE;
     const current = Math.floor(now / this.#width);
     this.#head = current;
     for (const [start, calls, failures, slow] of snapshot.buckets) {
       const slice = Math.floor(fromWall(start) / this.#width);
       if (slice > current || slice <= current - n) continue;
-      const o = mod(slice, n) * 3;
-      this.#slice[o / 3] = slice;
+      const o = mod(slice, n) * STRIDE;
+      this.#counts[o + SLICE] = slice;
       this.#counts[o] = (this.#counts[o] as number) + calls;
       this.#counts[o + 1] = (this.#counts[o + 1] as number) + failures;
       this.#counts[o + 2] = (this.#counts[o + 2] as number) + slow;
@@ -134,9 +140,15 @@ export class TimeWindowTracker implements FailureTracker {
   }
 }
 
-/** `n` copies of `value`, allocated at exactly `n` elements (growing by `push` would leave slack). */
-function filled(n: number, value: number): number[] {
-  return new Array<number>(n).fill(value);
+/** Numbers per bucket in `counts`, and the offset of the slice stamp among them. */
+const STRIDE = 4;
+const SLICE = 3;
+
+/** `n` empty buckets, allocated at exact length (growing by `push` would leave slack). */
+function emptyBuckets(n: number): number[] {
+  const counts = new Array<number>(n * STRIDE).fill(0);
+  for (let o = SLICE; o < counts.length; o += STRIDE) counts[o] = -1;
+  return counts;
 }
 
 /** Modulo that stays non-negative for negative slices (clocks may start below zero). */
