@@ -24,6 +24,7 @@ describe('closed path', () => {
     await expect(breaker.execute(() => 42)).resolves.toBe(42);
     await expect(breaker.execute(() => undefined)).resolves.toBeUndefined();
     await expect(breaker.execute(async () => 'a')).resolves.toBe('a');
+    // biome-ignore lint/suspicious/noThenProperty: a foreign thenable is the case under test.
     const thenable: PromiseLike<string> = { then: (ok) => Promise.resolve(ok?.('t')) as never };
     await expect(breaker.execute(() => thenable)).resolves.toBe('t');
     expect(breaker.metrics().successes).toBe(4);
@@ -43,6 +44,7 @@ describe('closed path', () => {
       }),
     ).rejects.toBe('a string');
     await expect(breaker.execute(() => Promise.reject(undefined))).rejects.toBeUndefined();
+    // biome-ignore lint/suspicious/noThenProperty: a foreign thenable is the case under test.
     const foreign: PromiseLike<never> = { then: (_, no) => Promise.resolve(no?.('thenable')) as never };
     await expect(breaker.execute(() => foreign)).rejects.toBe('thenable');
     expect(breaker.metrics().failures).toBe(4);
