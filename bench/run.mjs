@@ -73,7 +73,7 @@ async function runScenario(s, opts) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
-  const opts = args.quick ? { rounds: 5, batchNs: 300_000 } : { rounds: 31, batchNs: 2_000_000 };
+  const opts = args.quick ? { rounds: 5, batchNs: 300_000 } : { rounds: 51, batchNs: 3_000_000 };
   const fills = args.quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
 
   const wanted = (id) => args.only === undefined || id.startsWith(args.only);
