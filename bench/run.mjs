@@ -64,7 +64,7 @@ async function runScenario(s, opts) {
       medianNs: m,
       ratio: m / bare,
       batch: c.n,
-      samples: samples.get(c.name).length,
+      samplesNs: samples.get(c.name).map((x) => Math.round(x)),
     };
   });
   return { id: s.id, title: s.title, size: s.size, cases };
@@ -73,7 +73,7 @@ async function runScenario(s, opts) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
-  const opts = args.quick ? { rounds: 5, batchNs: 300_000 } : { rounds: 51, batchNs: 3_000_000 };
+  const opts = args.quick ? { rounds: 5, batchNs: 300_000 } : { rounds: 101, batchNs: 1_000_000 };
   const fills = args.quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
 
   const wanted = (id) => args.only === undefined || id.startsWith(args.only);
