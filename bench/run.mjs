@@ -88,7 +88,7 @@ async function main() {
   }
   for (const size of wanted('window-fill') ? fills : []) {
     const s = windowFill(size, { opossumBatch: size >= 100_000 ? 10 : size >= 10_000 ? 50 : 100 });
-    results.push(await runScenario(s, { ...opts, rounds: args.quick ? 3 : size >= 100_000 ? 7 : 15 }));
+    results.push(await runScenario(s, { ...opts, rounds: args.quick ? 3 : size >= 100_000 ? 15 : 31 }));
     process.stderr.write(`  ${s.id} done\n`);
   }
   const idle = wanted('idle') ? await measureIdle({ count: 10_000, repeats: args.quick ? 1 : 5 }) : [];

@@ -171,8 +171,8 @@ export function open() {
  * opens (each window keeps ≥ 50 % successes; thresholds are 100 %).
  */
 export function windowFill(size, { opossumBatch }) {
-  // Half the window at most, so a count window of `size` never holds only failures.
-  const batch = Math.min(size / 2, Math.max(500, size / 10));
+  // Half the smallest window at most, so a count window never holds only failures.
+  const batch = 500;
   const ok = async () => VALUE;
   const mkBw = (window) => new CircuitBreaker({ failureRateThreshold: 1, minimumCalls: 1, window });
   const bwCase = (name, window) => {

@@ -33,16 +33,18 @@ async function batch(c, n) {
  * A case may fix its batch size (`batch`) when its cost changes with the calls it makes.
  * @returns {Promise<Map<string, number[]>>} ns/call samples per case name
  */
-export async function runInterleaved(cases, { rounds, batchNs, rejects, maxBatch = 20_000 }) {
+export async function runInterleaved(cases, { rounds, batchNs, rejects, minBatch = 256, maxBatch = 20_000 }) {
   for (const c of cases) {
     c.loop = makeLoop(rejects);
     if (c.setup) await c.setup();
     // Warm-up: let the JIT settle and measure the cost of a call.
     let n = c.batch ?? 64;
-    let ns = await batch(c, n);
+    await batch(c, n);
     if (c.batch === undefined) {
-      for (let k = 0; k < 4; k++) ns = await batch(c, Math.min(maxBatch, 1000));
-      n = Math.max(16, Math.min(maxBatch, Math.round(batchNs / Math.max(ns, 1))));
+      // The fastest warm-up batch sets the size: a GC pause or a noisy neighbour must not shrink it.
+      let fastest = Number.POSITIVE_INFINITY;
+      for (let k = 0; k < 5; k++) fastest = Math.min(fastest, await batch(c, Math.min(maxBatch, 1000)));
+      n = Math.max(minBatch, Math.min(maxBatch, Math.round(batchNs / Math.max(fastest, 1))));
     }
     c.n = n;
   }
