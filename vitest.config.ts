@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     setupFiles: ['test/setup/fail-on-unhandled.ts'],
     testTimeout: 30_000,
+    // The JSON report is what CI counts passed and failed tests from.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.tmp/vitest-results.json' },
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],

@@ -328,10 +328,13 @@ export class CircuitBreaker {
     const error = createOpenError(this.#openMessage, retryAfter(c, now), s.name);
     this.#rejected++;
     if (this.#events?.has('rejected')) this.#events.emit('rejected', { name: s.name, error });
-    s.logger?.warn(
-      { event: 'breaker.rejected', breaker: s.name, state: c.state, retryAfter: error.retryAfter },
-      `${this.#openMessage}: call rejected`,
-    );
+    if (s.logger !== undefined) {
+      this.#log(
+        'warn',
+        { event: 'breaker.rejected', breaker: s.name, state: c.state, retryAfter: error.retryAfter },
+        `${this.#openMessage}: call rejected`,
+      );
+    }
     const fallback = options?.fallback;
     if (fallback === undefined) return rejectSoon(error);
     try {
@@ -415,7 +418,11 @@ export class CircuitBreaker {
     let c = this.#circuit;
     if (c.state !== 'open' && c.state !== 'half-open') return c;
     const now = at ?? this.#s.clock.now();
-    for (let next = advance(c, now, this.#s); next !== c; next = advance(c, now, this.#s)) c = this.#apply(next);
+    for (let next = advance(c, now, this.#s); next !== c; next = advance(c, now, this.#s)) {
+      this.#apply(next);
+      // Re-read: a stateChange listener may have changed the circuit (forceOpen, say).
+      c = this.#circuit;
+    }
     return c;
   }
 
@@ -442,8 +449,7 @@ export class CircuitBreaker {
         ...(next.state === 'open' ? { retryAfter: Math.max(0, next.openUntil - s.clock.now()) } : {}),
       };
       const message = `${s.name === undefined ? 'Circuit' : `Circuit "${s.name}"`} ${prev.state} → ${next.state} (${next.reason})`;
-      if (next.state === 'open' || next.state === 'forced-open') logger.warn(record, message);
-      else logger.info(record, message);
+      this.#log(next.state === 'open' || next.state === 'forced-open' ? 'warn' : 'info', record, message);
     }
     if (this.#events?.has('stateChange')) {
       this.#events.emit('stateChange', {
@@ -492,6 +498,15 @@ export class CircuitBreaker {
 
   #reportListenerError(error: unknown, event: keyof BreakerEvents): void {
     this.#report('breaker.listenerError', `a "${String(event)}" listener threw`, error, { listenerOf: event });
+  }
+
+  /** Logs through the user's logger; a logger that throws must not break the breaker. */
+  #log(level: 'info' | 'warn' | 'error', record: LogRecord, message: string): void {
+    try {
+      this.#s.logger?.[level](record, message);
+    } catch {
+      // Nowhere left to report a failing logger to.
+    }
   }
 
   #report(event: string, what: string, error: unknown, extra: Record<string, unknown>): void {

@@ -191,9 +191,10 @@ export function settle(
     };
   }
   if (c.state !== 'closed' || outcome === NEUTRAL) return c;
-  const now = tracker.timeless ? 0 : read(time);
+  const timeless = tracker.timeless === true;
+  const now = timeless ? 0 : read(time);
   if (!tracker.record(outcome === FAILURE, slow, now)) return c;
-  return open(c, tracker.timeless ? read(time) : now, rules, 'failure-threshold');
+  return open(c, timeless ? read(time) : now, rules, 'failure-threshold');
 }
 
 /** Manual control: hold the circuit open until it is closed again. */

@@ -46,17 +46,9 @@ export class TimeWindowTracker implements FailureTracker {
 
   /** Moves the head to `now`'s slice, expiring the slices passed; returns the head bucket's offset in `counts`. */
   #advance(now: number): number {
-    const n = this.#counts.length / STRIDE;
-    const slice = Math.floor(now / this.#width);
-    if (slice > this.#head) {
-      if (slice - this.#head >= n) {
-        this.#clearAll();
-      } else {
-        for (let s = this.#head + 1; s <= slice; s++) this.#clear(mod(s, n));
-      }
-      this.#head = slice;
-    }
-    const o = mod(slice >= this.#head ? slice : this.#head, n) * STRIDE;
+    this.#expire(now);
+    // A clock that stepped back records into the newest bucket rather than an expired one.
+    const o = mod(this.#head, this.#counts.length / STRIDE) * STRIDE;
     this.#counts[o + SLICE] = this.#head;
     return o;
   }

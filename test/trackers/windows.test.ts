@@ -1,0 +1,136 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConsecutiveTracker } from '../../src/trackers/consecutive.js';
+import { CountWindowTracker } from '../../src/trackers/count-window.js';
+import { TimeWindowTracker } from '../../src/trackers/time-window.js';
+import type { RateRule } from '../../src/trackers/tracker.js';
+import { RecountTracker } from '../support/recount-tracker.js';
+
+const runs = { numRuns: 1000 };
+const outcome = fc.record({
+  failed: fc.boolean(),
+  slow: fc.boolean(),
+  gap: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 5000 })),
+});
+const rule = fc.record({
+  failureRateThreshold: fc.option(fc.double({ min: 0.01, max: 1, noNaN: true }), { nil: undefined }),
+  slowCallRateThreshold: fc.option(fc.double({ min: 0.01, max: 1, noNaN: true }), { nil: undefined }),
+  minimumCalls: fc.integer({ min: 1, max: 20 }),
+}) as fc.Arbitrary<RateRule>;
+
+describe('windows agree with a brute-force recount', () => {
+  it('count window: rates and trip decisions for any sequence', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 }), rule, fc.array(outcome, { maxLength: 120 }), (size, r, seq) => {
+        const real = new CountWindowTracker(size, r);
+        const model = new RecountTracker({ type: 'count', size, rule: r });
+        for (const o of seq) {
+          expect(real.record(o.failed, o.slow)).toBe(model.record(o.failed, o.slow, 0));
+          expect(real.stats()).toEqual(model.stats(0));
+        }
+      }),
+      runs,
+    );
+  });
+
+  it('time window: rates and trip decisions for any sequence and any idle gaps', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 10, max: 2000 }),
+        fc.integer({ min: 1, max: 12 }),
+        rule,
+        fc.integer({ min: -10_000, max: 10_000 }),
+        fc.array(outcome, { maxLength: 120 }),
+        (duration, buckets, r, start, seq) => {
+          const real = new TimeWindowTracker(duration, buckets, r);
+          const model = new RecountTracker({ type: 'time', duration, buckets, rule: r });
+          let now = start;
+          for (const o of seq) {
+            now += o.gap;
+            expect(real.record(o.failed, o.slow, now)).toBe(model.record(o.failed, o.slow, now));
+            expect(real.stats(now)).toEqual(model.stats(now));
+          }
+          // Reading later expires what fell out of the window, without any record.
+          now += duration / 2;
+          expect(real.stats(now)).toEqual(model.stats(now));
+          now += duration;
+          expect(real.stats(now).calls).toBe(0);
+        },
+      ),
+      runs,
+    );
+  });
+
+  it('consecutive: trips on the threshold-th failure in a row', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10 }), fc.array(fc.boolean(), { maxLength: 60 }), (threshold, seq) => {
+        const real = new ConsecutiveTracker(threshold);
+        const model = new RecountTracker({ type: 'consecutive', threshold });
+        for (const failed of seq) {
+          expect(real.record(failed)).toBe(model.record(failed, false, 0));
+          expect(real.stats().failures).toBe(model.stats(0).failures);
+        }
+      }),
+      runs,
+    );
+  });
+});
+
+describe('snapshots of the trackers round-trip', () => {
+  const identity = (t: number) => t;
+
+  it('count window keeps order and forgets past its size', () => {
+    const r: RateRule = { failureRateThreshold: 0.5, slowCallRateThreshold: undefined, minimumCalls: 1 };
+    const a = new CountWindowTracker(4, r);
+    for (const [f, s] of [
+      [true, false],
+      [false, true],
+      [true, true],
+      [false, false],
+      [true, false],
+    ] as const)
+      a.record(f, s);
+    const snap = a.toJSON();
+    expect(snap).toEqual({ kind: 'count', outcomes: '2301' });
+    const b = new CountWindowTracker(3, r);
+    b.restore(snap);
+    expect(b.stats()).toMatchObject({ calls: 3, failures: 2, slowCalls: 1 });
+    b.restore({ kind: 'consecutive', failures: 3 });
+    expect(b.stats().calls).toBe(3);
+    a.reset();
+    expect(a.toJSON()).toEqual({ kind: 'count', outcomes: '' });
+  });
+
+  it('time window moves buckets through wall time and drops stale ones', () => {
+    const r: RateRule = { failureRateThreshold: 0.5, slowCallRateThreshold: undefined, minimumCalls: 100 };
+    const a = new TimeWindowTracker(1000, 10, r);
+    a.record(true, false, 50);
+    a.record(false, true, 150);
+    a.record(true, true, 950);
+    const snap = a.toJSON(999, (t) => t + 10_000);
+    expect(snap).toEqual({
+      kind: 'time',
+      buckets: [
+        [10_000, 1, 1, 0],
+        [10_100, 1, 0, 1],
+        [10_900, 1, 1, 1],
+      ],
+    });
+    const b = new TimeWindowTracker(1000, 10, r);
+    b.restore(snap, 5000, (w) => w - 10_000 + 4000);
+    expect(b.stats(5000)).toMatchObject({ calls: 2, failures: 1, slowCalls: 2 });
+    b.restore({ kind: 'count', outcomes: '1' }, 5000, identity);
+    expect(b.stats(5000).calls).toBe(2);
+    const future = { kind: 'time', buckets: [[99_999, 5, 5, 0]] } as const;
+    b.restore(future, 5000, identity);
+    expect(b.stats(5000).calls).toBe(0);
+  });
+
+  it('consecutive restores below its threshold', () => {
+    const a = new ConsecutiveTracker(3);
+    a.restore({ kind: 'consecutive', failures: 10 });
+    expect(a.toJSON()).toEqual({ kind: 'consecutive', failures: 2 });
+    a.restore({ kind: 'count', outcomes: '' });
+    expect(a.stats().failures).toBe(2);
+  });
+});
