@@ -1,6 +1,25 @@
-import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+import { transform } from 'esbuild';
+import { defineConfig, type Plugin } from 'vitest/config';
+
+/**
+ * Vite's default transformer keeps standard (TC39) decorators as they are, and Node 20 cannot
+ * parse them: lower them with esbuild in the files that use them.
+ */
+const standardDecorators: Plugin = {
+  name: 'standard-decorators',
+  enforce: 'pre',
+  async transform(code, id) {
+    if (!/\.ts$/.test(id) || !/^\s*@\w+/m.test(code)) return null;
+    const out = await transform(code, { loader: 'ts', target: 'es2022', sourcemap: true, sourcefile: id });
+    return { code: out.code, map: out.map };
+  },
+};
 
 export default defineConfig({
+  plugins: [standardDecorators],
+  // The integrations import the core by its package name, as users do; in tests that is the source.
+  resolve: { alias: [{ find: /^breakwater$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }] },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     setupFiles: ['test/setup/fail-on-unhandled.ts'],

@@ -376,7 +376,8 @@ export class CircuitBreaker {
     const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
     this.#failures++;
     if (slow) this.#slow++;
-    this.#record(FAILURE, slow, probe, generation, this.#timed ? end : s.clock);
+    const hint = s.retryAfterHint === undefined ? undefined : this.#hint(s.retryAfterHint, error);
+    this.#record(FAILURE, slow, probe, generation, this.#timed ? end : s.clock, hint);
     if (this.#events?.has('failure')) {
       this.#events.emit('failure', { name: s.name, duration: end - start, slow, error, fromResult });
     }
@@ -396,9 +397,20 @@ export class CircuitBreaker {
     if (this.#events?.has('neutral')) this.#events.emit('neutral', { name: this.#s.name, duration: end - start, error });
   }
 
-  #record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource): void {
+  #record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource, hint?: number): void {
     const c = this.#circuit.state === 'half-open' ? this.#refresh() : this.#circuit;
-    this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, time, this.#s));
+    this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, time, this.#s, hint));
+  }
+
+  /** Runs the `retryAfterHint` option; one that throws or answers a non-number gives no hint. */
+  #hint(read: (failure: unknown) => number | undefined, failure: unknown): number | undefined {
+    try {
+      const hint = read(failure);
+      return typeof hint === 'number' ? hint : undefined;
+    } catch (error) {
+      this.#report('breaker.predicateError', 'retryAfterHint threw; the recovery delay applies', error, { option: 'retryAfterHint' });
+      return undefined;
+    }
   }
 
   /** Runs a user predicate; one that throws counts the outcome as a failure and is reported. */

@@ -2,8 +2,7 @@
  * Thrown (as a rejection) when the breaker refuses a call: the circuit is open,
  * forced open, or half-open with every probe slot taken. `fn` was not called.
  *
- * The breaker builds its rejections without running the `Error` constructor (see
- * {@link createOpenError}): they are `instanceof CircuitOpenError` and `instanceof Error`,
+ * The breaker builds its rejections without running the `Error` constructor: they are `instanceof CircuitOpenError` and `instanceof Error`,
  * with `name`, `message`, `retryAfter` and `breaker`, but capture no stack: `stack` reads
  * `CircuitOpenError: <message>`. The refusal comes from the breaker, not from the caller's
  * code, and skipping the capture keeps failing fast cheap.

@@ -4,7 +4,9 @@
  */
 export { CircuitBreaker } from './breaker.js';
 export type { Clock } from './clock.js';
+export { type AsyncMethod, circuit, circuitOf } from './decorator.js';
 export { CircuitOpenError, TimeoutError } from './errors.js';
+export { BreakerRegistry, type BreakerRegistryOptions, type RegistryEvent, type RegistryEvents } from './registry.js';
 export type { CircuitSnapshot } from './snapshot.js';
 export type { TrackerSnapshot } from './trackers/tracker.js';
 export type {

@@ -18,6 +18,7 @@ export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'maxProbeWait',
   'isFailure',
   'isResultFailure',
+  'retryAfterHint',
   'timeout',
   'clock',
   'logger',
@@ -40,6 +41,7 @@ export interface Settings extends Rules {
   readonly minimumCalls: number;
   readonly isFailure: ((error: unknown) => boolean) | undefined;
   readonly isResultFailure: ((result: unknown) => boolean) | undefined;
+  readonly retryAfterHint: ((failure: unknown) => number | undefined) | undefined;
   readonly timeout: number | undefined;
   readonly clock: Clock;
   readonly logger: Logger | undefined;
@@ -211,6 +213,7 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
       : Math.max(60_000, timeout ?? 0),
     isFailure: has('isFailure') ? checkFunction('isFailure', o.isFailure) : undefined,
     isResultFailure: has('isResultFailure') ? checkFunction('isResultFailure', o.isResultFailure) : undefined,
+    retryAfterHint: has('retryAfterHint') ? checkFunction('retryAfterHint', o.retryAfterHint) : undefined,
     timeout,
     clock: has('clock') ? checkClock(o.clock) : systemClock,
     logger: has('logger') ? checkLogger(o.logger) : undefined,

@@ -110,6 +110,15 @@ export function recoveryDelay(rules: Rules, attempt: number): number {
 }
 
 /**
+ * Milliseconds the circuit stays open when it opens on the given attempt. A failure may carry
+ * its own hint (a server's `Retry-After`): a finite hint ≥ 0 wins over the recovery delay,
+ * because the upstream said when it expects to recover; anything else falls back to the delay.
+ */
+export function openDelay(rules: Rules, attempt: number, hint: number | undefined): number {
+  return hint !== undefined && hint >= 0 && hint !== Number.POSITIVE_INFINITY ? hint : recoveryDelay(rules, attempt);
+}
+
+/**
  * One time-driven step: open → half-open once the recovery delay is over; a half-open trial
  * past its deadline reopens. Returns `c` itself when time changes nothing; callers repeat
  * until it does, so that each transition is seen on its own.
@@ -162,7 +171,8 @@ export function retryAfter(c: Circuit, now: number): number {
  * Settles one call. `generation` is the circuit's generation when the call was admitted;
  * `probe` says whether it held a probe slot; `time` is read only when the step needs it.
  * A closed circuit's calls go to the tracker, which says when to open; a half-open
- * circuit's probes decide the trial.
+ * circuit's probes decide the trial. `hint` is a failure's own open time (see `openDelay`),
+ * used only if this failure opens the circuit.
  */
 export function settle(
   c: Circuit,
@@ -173,12 +183,13 @@ export function settle(
   generation: number,
   time: TimeSource,
   rules: Rules,
+  hint?: number,
 ): Circuit {
   if (generation !== c.generation) return c;
   if (probe) {
     if (c.state !== 'half-open') return c;
     const now = read(time);
-    if (outcome === FAILURE) return open(c, now, rules, 'probe-failed');
+    if (outcome === FAILURE) return open(c, now, rules, 'probe-failed', hint);
     const probes = c.probes - 1;
     if (outcome === SUCCESS && c.probeSuccesses + 1 >= rules.successThreshold) {
       return close(c, tracker, now, 'probe-succeeded');
@@ -194,7 +205,7 @@ export function settle(
   const timeless = tracker.timeless === true;
   const now = timeless ? 0 : read(time);
   if (!tracker.record(outcome === FAILURE, slow, now)) return c;
-  return open(c, timeless ? read(time) : now, rules, 'failure-threshold');
+  return open(c, timeless ? read(time) : now, rules, 'failure-threshold', hint);
 }
 
 /** Manual control: hold the circuit open until it is closed again. */
@@ -213,10 +224,10 @@ export function close(c: Circuit, tracker: FailureTracker, now: number, reason: 
   return c.state === 'closed' ? c : enter(c, 'closed', now, reason);
 }
 
-function open(c: Circuit, at: number, rules: Rules, reason: TransitionReason): Circuit {
+function open(c: Circuit, at: number, rules: Rules, reason: TransitionReason, hint?: number): Circuit {
   const opens = c.state === 'half-open' ? c.opens + 1 : 1;
   const next = enter(c, 'open', at, reason);
-  return { ...next, opens, openUntil: at + recoveryDelay(rules, opens) };
+  return { ...next, opens, openUntil: at + openDelay(rules, opens, hint) };
 }
 
 function enter(c: Circuit | undefined, state: CircuitState, at: number, reason: TransitionReason): Circuit {

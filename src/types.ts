@@ -21,8 +21,11 @@ export type WindowOptions =
 
 /** A structured logger: pino's `(record, message)` shape, which `console` also accepts. */
 export interface Logger {
+  /** Transitions that do not open the circuit (closing, half-opening, disabling). */
   info(record: LogRecord, message: string): void;
+  /** Transitions that open the circuit (open, forced open) and rejected calls. */
   warn(record: LogRecord, message: string): void;
+  /** Listener, predicate and store errors. */
   error(record: LogRecord, message: string): void;
 }
 
@@ -63,6 +66,12 @@ export interface CircuitBreakerOptions {
   readonly isFailure?: (error: unknown) => boolean;
   /** Counts a resolved value as a failure while still returning it (an HTTP response with status ≥ 500, say). */
   readonly isResultFailure?: (result: unknown) => boolean;
+  /**
+   * Reads how long the upstream asked us to wait from a failure (the error, or the value
+   * `isResultFailure` judged), in ms. When that failure opens the circuit, it stays open this long
+   * instead of the recovery delay. Return `undefined` for no hint. Default: none.
+   */
+  readonly retryAfterHint?: (failure: unknown) => number | undefined;
   /** Per-call limit in ms: aborts the call's signal and rejects with `TimeoutError`. Omit for none. */
   readonly timeout?: number;
   /** Time source (default `performance.now`); inject one to test your code without waiting. */

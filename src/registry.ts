@@ -1,0 +1,188 @@
+import { CircuitBreaker } from './breaker.js';
+import { Emitter } from './emitter.js';
+import { checkNumber, resolveOptions } from './options.js';
+import type { BreakerMetrics, CircuitBreakerOptions } from './types.js';
+
+/** Options of a `BreakerRegistry`. */
+export interface BreakerRegistryOptions {
+  /**
+   * Options every breaker of the registry is created with. Each breaker is named after its key;
+   * a `name` here becomes a prefix (`name:key`).
+   */
+  readonly defaults?: CircuitBreakerOptions;
+  /**
+   * Per-key options, merged over `defaults` when the key's breaker is created (a tighter
+   * `timeout` for one host, say). Return `undefined` to use the defaults as they are.
+   */
+  readonly optionsFor?: (key: string) => CircuitBreakerOptions | undefined;
+  /** Most breakers kept at once; the least recently used one is dropped beyond it (default 1000). */
+  readonly maxSize?: number;
+}
+
+/** A breaker the registry created or dropped. */
+export interface RegistryEvent {
+  /** The key the breaker is registered under. */
+  readonly key: string;
+  /** The breaker itself. */
+  readonly breaker: CircuitBreaker;
+}
+
+/** Events of a `BreakerRegistry`. */
+export interface RegistryEvents {
+  /** A breaker was created for a key (exporters attach here). */
+  add: RegistryEvent;
+  /** A breaker left the registry: evicted as least recently used, deleted, or cleared. */
+  remove: RegistryEvent;
+}
+
+const REGISTRY_OPTIONS: ReadonlySet<string> = new Set(['defaults', 'optionsFor', 'maxSize']);
+
+/**
+ * A bounded map from keys (an origin, a tenant, a queue) to circuit breakers, created on
+ * first use with shared options. Beyond `maxSize` the least recently used breaker is dropped,
+ * so a stream of distinct keys cannot grow memory without bound. Breakers hold no timers,
+ * so dropping one needs no clean-up.
+ *
+ * Iterating yields `[key, breaker]` pairs (least recently used first) without touching the order.
+ *
+ * @example
+ * ```ts
+ * const breakers = new BreakerRegistry({ defaults: { failureThreshold: 3, timeout: 2_000 }, maxSize: 500 });
+ * const user = await breakers.get('users-api').execute(() => loadUser(id));
+ * for (const [key, breaker] of breakers) console.log(key, breaker.state);
+ * ```
+ */
+export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
+  readonly #breakers = new Map<string, CircuitBreaker>();
+  readonly #defaults: CircuitBreakerOptions;
+  readonly #optionsFor: ((key: string) => CircuitBreakerOptions | undefined) | undefined;
+  readonly #maxSize: number;
+  #events: Emitter<RegistryEvents> | undefined;
+
+  /**
+   * @throws {TypeError | RangeError} when an option (or one of `defaults`) is invalid or unknown.
+   */
+  constructor(options?: BreakerRegistryOptions) {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new TypeError(`breakwater: registry options must be an object; got ${String(options)}`);
+    }
+    for (const key of Object.keys(options ?? {})) {
+      if (!REGISTRY_OPTIONS.has(key)) {
+        throw new TypeError(`breakwater: unknown registry option "${key}" (known: defaults, optionsFor, maxSize)`);
+      }
+    }
+    const o = options ?? {};
+    this.#maxSize = o.maxSize === undefined ? 1000 : checkNumber('maxSize', o.maxSize, { min: 1, integer: true });
+    if (o.optionsFor !== undefined && typeof o.optionsFor !== 'function') {
+      throw new TypeError(`breakwater: option "optionsFor" must be a function; got ${String(o.optionsFor)}`);
+    }
+    // Validate the shared options now: a typo should fail at start-up, not on the first call for a key.
+    resolveOptions(o.defaults);
+    this.#defaults = o.defaults ?? {};
+    this.#optionsFor = o.optionsFor;
+  }
+
+  /** The breaker for `key`, created on first use; marks it most recently used. */
+  get(key: string): CircuitBreaker {
+    const breakers = this.#breakers;
+    const found = breakers.get(key);
+    if (found !== undefined) {
+      // Re-inserting moves the key to the end of the Map's order: the most recently used.
+      breakers.delete(key);
+      breakers.set(key, found);
+      return found;
+    }
+    const breaker = this.#create(key);
+    breakers.set(key, breaker);
+    if (breakers.size > this.#maxSize) this.#evictOldest();
+    this.#events?.emit('add', { key, breaker });
+    return breaker;
+  }
+
+  /** The breaker for `key` if there is one, without creating it or changing the order. */
+  peek(key: string): CircuitBreaker | undefined {
+    return this.#breakers.get(key);
+  }
+
+  /** Whether a breaker exists for `key`. */
+  has(key: string): boolean {
+    return this.#breakers.has(key);
+  }
+
+  /** Drops the breaker for `key`; returns whether there was one. */
+  delete(key: string): boolean {
+    const breaker = this.#breakers.get(key);
+    if (breaker === undefined) return false;
+    this.#breakers.delete(key);
+    this.#events?.emit('remove', { key, breaker });
+    return true;
+  }
+
+  /** Drops every breaker. */
+  clear(): void {
+    for (const key of [...this.#breakers.keys()]) this.delete(key);
+  }
+
+  /** How many breakers the registry holds. */
+  get size(): number {
+    return this.#breakers.size;
+  }
+
+  /** The most breakers kept at once. */
+  get maxSize(): number {
+    return this.#maxSize;
+  }
+
+  /** The keys, least recently used first. */
+  keys(): IterableIterator<string> {
+    return this.#breakers.keys();
+  }
+
+  /** The breakers, least recently used first. */
+  values(): IterableIterator<CircuitBreaker> {
+    return this.#breakers.values();
+  }
+
+  /** `[key, breaker]` pairs, least recently used first. */
+  entries(): IterableIterator<[string, CircuitBreaker]> {
+    return this.#breakers.entries();
+  }
+
+  /** `[key, breaker]` pairs, least recently used first; iterating does not change the order. */
+  [Symbol.iterator](): IterableIterator<[string, CircuitBreaker]> {
+    return this.#breakers.entries();
+  }
+
+  /** Every breaker's metrics, keyed by registry key (a JSON-ready health view). */
+  metrics(): Record<string, BreakerMetrics> {
+    const out: Record<string, BreakerMetrics> = Object.create(null);
+    for (const [key, breaker] of this.#breakers) out[key] = breaker.metrics();
+    return out;
+  }
+
+  /** Subscribes to `add` / `remove`; returns the function that unsubscribes. */
+  on<K extends keyof RegistryEvents>(event: K, listener: (event: RegistryEvents[K]) => unknown): () => void {
+    if (typeof listener !== 'function') {
+      throw new TypeError(`breakwater: listener for "${String(event)}" must be a function; got ${String(listener)}`);
+    }
+    this.#events ??= new Emitter((error, name) => {
+      console.error(`breakwater: a registry "${String(name)}" listener threw`, error);
+    });
+    return this.#events.on(event, listener);
+  }
+
+  #create(key: string): CircuitBreaker {
+    if (typeof key !== 'string' || key === '') {
+      throw new TypeError(`breakwater: a registry key must be a non-empty string; got ${typeof key === 'string' ? '""' : String(key)}`);
+    }
+    const defaults = this.#defaults;
+    const own = this.#optionsFor?.(key);
+    const name = own?.name ?? (defaults.name === undefined ? key : `${defaults.name}:${key}`);
+    return new CircuitBreaker({ ...defaults, ...own, name });
+  }
+
+  #evictOldest(): void {
+    const oldest = this.#breakers.keys().next();
+    if (oldest.done !== true) this.delete(oldest.value);
+  }
+}

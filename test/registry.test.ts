@@ -1,0 +1,143 @@
+import { describe, expect, it, vi } from 'vitest';
+import { BreakerRegistry, CircuitBreaker } from '../src/index.js';
+
+const clockAt = (start = 0) => {
+  const clock = { t: start, now: () => clock.t };
+  return clock;
+};
+
+describe('BreakerRegistry', () => {
+  it('creates one breaker per key on first use and returns the same one afterwards', () => {
+    const registry = new BreakerRegistry();
+    const a = registry.get('a');
+    expect(a).toBeInstanceOf(CircuitBreaker);
+    expect(registry.get('a')).toBe(a);
+    expect(registry.get('b')).not.toBe(a);
+    expect(registry.size).toBe(2);
+    expect(registry.maxSize).toBe(1000);
+  });
+
+  it('names each breaker after its key, or prefixes the key with a shared name', () => {
+    expect(new BreakerRegistry().get('users').name).toBe('users');
+    expect(new BreakerRegistry({ defaults: { name: 'api' } }).get('users').name).toBe('api:users');
+    const own = new BreakerRegistry({ optionsFor: (key) => (key === 'x' ? { name: 'special' } : undefined) });
+    expect(own.get('x').name).toBe('special');
+    expect(own.get('y').name).toBe('y');
+  });
+
+  it('creates breakers with the shared options and per-key overrides', async () => {
+    const clock = clockAt();
+    const registry = new BreakerRegistry({
+      defaults: { failureThreshold: 2, recoveryTimeout: 1000, clock },
+      optionsFor: (key) => (key === 'fragile' ? { failureThreshold: 1 } : undefined),
+    });
+    const fail = () => Promise.reject(new Error('down'));
+    await expect(registry.get('fragile').execute(fail)).rejects.toThrow('down');
+    expect(registry.get('fragile').state).toBe('open');
+    await expect(registry.get('sturdy').execute(fail)).rejects.toThrow('down');
+    expect(registry.get('sturdy').state).toBe('closed');
+    await expect(registry.get('sturdy').execute(fail)).rejects.toThrow('down');
+    expect(registry.get('sturdy').state).toBe('open');
+    clock.t = 1000;
+    expect(registry.get('sturdy').state).toBe('half-open');
+  });
+
+  it('evicts the least recently used breaker beyond maxSize', () => {
+    const registry = new BreakerRegistry({ maxSize: 2 });
+    const a = registry.get('a');
+    registry.get('b');
+    registry.get('a'); // a is now the most recently used
+    registry.get('c'); // evicts b
+    expect([...registry.keys()]).toEqual(['a', 'c']);
+    expect(registry.peek('a')).toBe(a);
+    expect(registry.has('b')).toBe(false);
+    registry.get('d'); // evicts a
+    expect([...registry.keys()]).toEqual(['c', 'd']);
+  });
+
+  it('peek and iteration leave the order alone', () => {
+    const registry = new BreakerRegistry({ maxSize: 2 });
+    registry.get('a');
+    registry.get('b');
+    expect(registry.peek('a')?.name).toBe('a');
+    expect(registry.peek('zzz')).toBeUndefined();
+    expect([...registry].map(([key]) => key)).toEqual(['a', 'b']);
+    registry.get('c');
+    expect([...registry.keys()]).toEqual(['b', 'c']);
+  });
+
+  it('iterates [key, breaker] pairs, keys, values and entries', () => {
+    const registry = new BreakerRegistry();
+    const a = registry.get('a');
+    const b = registry.get('b');
+    expect([...registry]).toEqual([
+      ['a', a],
+      ['b', b],
+    ]);
+    expect([...registry.entries()]).toEqual([...registry]);
+    expect([...registry.values()]).toEqual([a, b]);
+  });
+
+  it('reports add and remove events (eviction, delete, clear) and unsubscribes', () => {
+    const registry = new BreakerRegistry({ maxSize: 1 });
+    const added: string[] = [];
+    const removed: string[] = [];
+    const offAdd = registry.on('add', ({ key, breaker }) => added.push(`${key}=${breaker.name}`));
+    registry.on('remove', ({ key }) => removed.push(key));
+    registry.get('a');
+    registry.get('a');
+    registry.get('b');
+    expect(added).toEqual(['a=a', 'b=b']);
+    expect(removed).toEqual(['a']);
+    expect(registry.delete('b')).toBe(true);
+    expect(registry.delete('b')).toBe(false);
+    expect(removed).toEqual(['a', 'b']);
+    offAdd();
+    registry.get('c');
+    expect(added).toEqual(['a=a', 'b=b']);
+    registry.clear();
+    expect(removed).toEqual(['a', 'b', 'c']);
+    expect(registry.size).toBe(0);
+  });
+
+  it('reports a throwing listener without breaking get', () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const registry = new BreakerRegistry();
+    registry.on('add', () => {
+      throw new Error('listener bug');
+    });
+    expect(registry.get('a').name).toBe('a');
+    expect(error).toHaveBeenCalledWith('breakwater: a registry "add" listener threw', expect.any(Error));
+    error.mockRestore();
+  });
+
+  it('gives every breaker metrics keyed by key', async () => {
+    const registry = new BreakerRegistry();
+    await registry.get('a').execute(() => 1);
+    const metrics = registry.metrics();
+    expect(Object.keys(metrics)).toEqual(['a']);
+    expect(metrics.a).toMatchObject({ name: 'a', state: 'closed', successes: 1 });
+  });
+
+  it('refuses bad options, naming them', () => {
+    expect(() => new BreakerRegistry({ maxSize: 0 })).toThrow(RangeError);
+    expect(() => new BreakerRegistry({ maxSize: 0 })).toThrow(/"maxSize".*got 0/);
+    expect(() => new BreakerRegistry({ maxSize: 1.5 })).toThrow(RangeError);
+    expect(() => new BreakerRegistry({ maxSize: Number.NaN })).toThrow(RangeError);
+    expect(() => new BreakerRegistry({ maxSize: '5' as unknown as number })).toThrow(TypeError);
+    expect(() => new BreakerRegistry({ maxsize: 5 } as never)).toThrow(/unknown registry option "maxsize"/);
+    expect(() => new BreakerRegistry(42 as never)).toThrow(TypeError);
+    expect(() => new BreakerRegistry(null as never)).toThrow(TypeError);
+    expect(() => new BreakerRegistry({ optionsFor: 'x' as never })).toThrow(/"optionsFor" must be a function/);
+    expect(() => new BreakerRegistry({ defaults: { failureThreshold: 0 } })).toThrow(/failureThreshold/);
+    expect(() => new BreakerRegistry({ defaults: { failureTreshold: 3 } as never })).toThrow(/unknown option "failureTreshold"/);
+    expect(() => new BreakerRegistry().on('add', 'x' as never)).toThrow(TypeError);
+  });
+
+  it('refuses an empty or non-string key', () => {
+    const registry = new BreakerRegistry();
+    expect(() => registry.get('')).toThrow(/non-empty string; got ""/);
+    expect(() => registry.get(7 as never)).toThrow(/non-empty string; got 7/);
+    expect(registry.size).toBe(0);
+  });
+});
