@@ -25,6 +25,10 @@ export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'initialState',
 ]);
 
+// Defaults shared by every breaker: one object each, not one per breaker (idle memory).
+const FIXED_BACKOFF: Rules['backoff'] = Object.freeze({ type: 'fixed' });
+const DEFAULT_WINDOW: WindowOptions = Object.freeze({ type: 'count', size: 100 });
+
 /** Options after validation, with defaults filled in. */
 export interface Settings extends Rules {
   readonly name: string | undefined;
@@ -118,7 +122,7 @@ function checkBackoff(value: unknown, recoveryTimeout: number): Rules['backoff']
   if (typeof value !== 'object' || value === null)
     fail(TypeError, 'backoff', value, "{ type: 'fixed' }, { type: 'exponential', … } or a function");
   const b = value as Record<string, unknown>;
-  if (b.type === 'fixed') return { type: 'fixed' };
+  if (b.type === 'fixed') return FIXED_BACKOFF;
   if (b.type !== 'exponential') fail(TypeError, 'backoff.type', b.type, '"fixed" or "exponential"');
   const multiplier = b.multiplier === undefined ? undefined : checkNumber('backoff.multiplier', b.multiplier, { min: 1 });
   const maxDelay = b.maxDelay === undefined ? undefined : checkNumber('backoff.maxDelay', b.maxDelay, { min: recoveryTimeout });
@@ -182,7 +186,7 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
 
   const recoveryTimeout = has('recoveryTimeout') ? checkNumber('recoveryTimeout', o.recoveryTimeout, { min: 0 }) : 60_000;
   const timeout = has('timeout') ? checkNumber('timeout', o.timeout, { min: 0, minExclusive: true }) : undefined;
-  const window = has('window') ? checkWindow(o.window) : ({ type: 'count', size: 100 } as const);
+  const window = has('window') ? checkWindow(o.window) : DEFAULT_WINDOW;
   const minimumCalls = has('minimumCalls') ? checkNumber('minimumCalls', o.minimumCalls, { min: 1, integer: true }) : 10;
 
   return {
@@ -201,7 +205,7 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
     window,
     minimumCalls: window.type === 'count' ? Math.min(minimumCalls, window.size) : minimumCalls,
     recoveryTimeout,
-    backoff: has('backoff') ? checkBackoff(o.backoff, recoveryTimeout) : { type: 'fixed' },
+    backoff: has('backoff') ? checkBackoff(o.backoff, recoveryTimeout) : FIXED_BACKOFF,
     halfOpenProbes: has('halfOpenProbes') ? checkNumber('halfOpenProbes', o.halfOpenProbes, { min: 1, integer: true }) : 1,
     successThreshold: has('successThreshold') ? checkNumber('successThreshold', o.successThreshold, { min: 1, integer: true }) : 1,
     maxProbeWait: has('maxProbeWait')

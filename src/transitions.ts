@@ -69,6 +69,17 @@ export interface Rules {
   readonly random: () => number;
 }
 
+/**
+ * The time of a step: ms in the breaker's clock, or the clock itself, read only if the step
+ * needs the time. A success through a count window that does not open the circuit needs none,
+ * and a clock read costs as much as the rest of such a call.
+ */
+export type TimeSource = number | { now(): number };
+
+function read(time: TimeSource): number {
+  return typeof time === 'number' ? time : time.now();
+}
+
 /** What the circuit does with a call that arrives now. */
 export type Admission = 'pass' | 'probe' | 'reject';
 
@@ -158,9 +169,10 @@ export function retryAfter(c: Circuit, now: number): number {
 
 /**
  * Settles one call. `generation` is the circuit's generation when the call was admitted;
- * `probe` says whether it held a probe slot. A closed circuit's calls go to the tracker,
- * which says when to open; a half-open circuit's probes decide the trial. `hint` is a failure's
- * own open time (see `openDelay`), used only if this failure opens the circuit.
+ * `probe` says whether it held a probe slot; `time` is read only when the step needs it.
+ * A closed circuit's calls go to the tracker, which says when to open; a half-open
+ * circuit's probes decide the trial. `hint` is a failure's own open time (see `openDelay`),
+ * used only if this failure opens the circuit.
  */
 export function settle(
   c: Circuit,
@@ -169,13 +181,14 @@ export function settle(
   slow: boolean,
   probe: boolean,
   generation: number,
-  now: number,
+  time: TimeSource,
   rules: Rules,
   hint?: number,
 ): Circuit {
   if (generation !== c.generation) return c;
   if (probe) {
     if (c.state !== 'half-open') return c;
+    const now = read(time);
     if (outcome === FAILURE) return open(c, now, rules, 'probe-failed', hint);
     const probes = c.probes - 1;
     if (outcome === SUCCESS && c.probeSuccesses + 1 >= rules.successThreshold) {
@@ -189,7 +202,10 @@ export function settle(
     };
   }
   if (c.state !== 'closed' || outcome === NEUTRAL) return c;
-  return tracker.record(outcome === FAILURE, slow, now) ? open(c, now, rules, 'failure-threshold', hint) : c;
+  const timeless = tracker.timeless === true;
+  const now = timeless ? 0 : read(time);
+  if (!tracker.record(outcome === FAILURE, slow, now)) return c;
+  return open(c, timeless ? read(time) : now, rules, 'failure-threshold', hint);
 }
 
 /** Manual control: hold the circuit open until it is closed again. */

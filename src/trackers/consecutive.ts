@@ -2,6 +2,10 @@ import { type FailureTracker, makeStats, type TrackerSnapshot, type TrackerStats
 
 /** Opens after `threshold` counted failures in a row; any success resets the run. */
 export class ConsecutiveTracker implements FailureTracker {
+  get timeless(): boolean {
+    return true;
+  }
+
   #failures = 0;
   readonly #threshold: number;
 

@@ -5,6 +5,10 @@ const SLOW = 2;
 
 /** Failure and slow-call rates over the last `size` calls: a ring of outcome flags with running sums. */
 export class CountWindowTracker implements FailureTracker {
+  get timeless(): boolean {
+    return true;
+  }
+
   readonly #ring: Uint8Array;
   readonly #rule: RateRule;
   #next = 0;

@@ -6,12 +6,17 @@ import { type FailureTracker, makeStats, type RateRule, rateTripped, type Tracke
  * before an idle gap is cleared when time reaches it again and never counted.
  */
 export class TimeWindowTracker implements FailureTracker {
+  get timeless(): boolean {
+    return false;
+  }
+
   readonly #width: number;
   readonly #rule: RateRule;
-  /** Per bucket: calls, failures, slow, interleaved. */
-  readonly #counts: Float64Array;
-  /** Per bucket: index of the slice it holds (-1 = empty). */
-  readonly #slice: Float64Array;
+  /**
+   * Per bucket, four numbers: calls, failures, slow, and the index of the slice it holds
+   * (-1 = empty). One plain array: typed arrays carry a buffer each, which costs idle memory.
+   */
+  readonly #counts: number[];
   #head = Number.NEGATIVE_INFINITY;
   #calls = 0;
   #failures = 0;
@@ -20,8 +25,7 @@ export class TimeWindowTracker implements FailureTracker {
   constructor(duration: number, buckets: number, rule: RateRule) {
     this.#width = duration / buckets;
     this.#rule = rule;
-    this.#counts = new Float64Array(buckets * 3);
-    this.#slice = new Float64Array(buckets).fill(-1);
+    this.#counts = emptyBuckets(buckets);
   }
 
   record(failed: boolean, slow: boolean, now: number): boolean {
@@ -44,26 +48,31 @@ export class TimeWindowTracker implements FailureTracker {
   #advance(now: number): number {
     this.#expire(now);
     // A clock that stepped back records into the newest bucket rather than an expired one.
-    const bucket = mod(this.#head, this.#slice.length);
-    this.#slice[bucket] = this.#head;
-    return bucket * 3;
+    const o = mod(this.#head, this.#counts.length / STRIDE) * STRIDE;
+    this.#counts[o + SLICE] = this.#head;
+    return o;
   }
 
   #clear(bucket: number): void {
     const c = this.#counts;
-    const o = bucket * 3;
+    const o = bucket * STRIDE;
     this.#calls -= c[o] as number;
     this.#failures -= c[o + 1] as number;
     this.#slow -= c[o + 2] as number;
     c[o] = 0;
     c[o + 1] = 0;
     c[o + 2] = 0;
-    this.#slice[bucket] = -1;
+    c[o + SLICE] = -1;
   }
 
   #clearAll(): void {
-    this.#counts.fill(0);
-    this.#slice.fill(-1);
+    const c = this.#counts;
+    for (let o = 0; o < c.length; o += STRIDE) {
+      c[o] = 0;
+      c[o + 1] = 0;
+      c[o + 2] = 0;
+      c[o + SLICE] = -1;
+    }
     this.#calls = 0;
     this.#failures = 0;
     this.#slow = 0;
@@ -83,7 +92,7 @@ export class TimeWindowTracker implements FailureTracker {
   #expire(now: number): void {
     const slice = Math.floor(now / this.#width);
     if (slice <= this.#head) return;
-    const n = this.#slice.length;
+    const n = this.#counts.length / STRIDE;
     if (slice - this.#head >= n) this.#clearAll();
     else for (let s = this.#head + 1; s <= slice; s++) this.#clear(mod(s, n));
     this.#head = slice;
@@ -93,10 +102,10 @@ export class TimeWindowTracker implements FailureTracker {
     this.#expire(now);
     const buckets: [number, number, number, number][] = [];
     const c = this.#counts;
-    for (let b = 0; b < this.#slice.length; b++) {
-      const slice = this.#slice[b] as number;
-      if (slice < 0 || (c[b * 3] as number) === 0) continue;
-      buckets.push([toWall(slice * this.#width), c[b * 3] as number, c[b * 3 + 1] as number, c[b * 3 + 2] as number]);
+    for (let o = 0; o < c.length; o += STRIDE) {
+      const slice = c[o + SLICE] as number;
+      if (slice < 0 || (c[o] as number) === 0) continue;
+      buckets.push([toWall(slice * this.#width), c[o] as number, c[o + 1] as number, c[o + 2] as number]);
     }
     buckets.sort((x, y) => x[0] - y[0]);
     return { kind: 'time', buckets };
@@ -105,14 +114,14 @@ export class TimeWindowTracker implements FailureTracker {
   restore(snapshot: TrackerSnapshot, now: number, fromWall: (t: number) => number): void {
     if (snapshot.kind !== 'time') return;
     this.reset();
-    const n = this.#slice.length;
+    const n = this.#counts.length / STRIDE;
     const current = Math.floor(now / this.#width);
     this.#head = current;
     for (const [start, calls, failures, slow] of snapshot.buckets) {
       const slice = Math.floor(fromWall(start) / this.#width);
       if (slice > current || slice <= current - n) continue;
-      const o = mod(slice, n) * 3;
-      this.#slice[o / 3] = slice;
+      const o = mod(slice, n) * STRIDE;
+      this.#counts[o + SLICE] = slice;
       this.#counts[o] = (this.#counts[o] as number) + calls;
       this.#counts[o + 1] = (this.#counts[o + 1] as number) + failures;
       this.#counts[o + 2] = (this.#counts[o + 2] as number) + slow;
@@ -121,6 +130,17 @@ export class TimeWindowTracker implements FailureTracker {
       this.#slow += slow;
     }
   }
+}
+
+/** Numbers per bucket in `counts`, and the offset of the slice stamp among them. */
+const STRIDE = 4;
+const SLICE = 3;
+
+/** `n` empty buckets, allocated at exact length (growing by `push` would leave slack). */
+function emptyBuckets(n: number): number[] {
+  const counts = new Array<number>(n * STRIDE).fill(0);
+  for (let o = SLICE; o < counts.length; o += STRIDE) counts[o] = -1;
+  return counts;
 }
 
 /** Modulo that stays non-negative for negative slices (clocks may start below zero). */

@@ -4,6 +4,11 @@
  * each `record` is O(1) and allocation-free.
  */
 export interface FailureTracker {
+  /**
+   * True when `record` ignores `now` (consecutive, count window): the rules may then skip reading
+   * the clock. Absent means the tracker needs the time.
+   */
+  readonly timeless?: boolean;
   /** Records the outcome of one call admitted while closed. Returns `true` when the circuit should open now. */
   record(failed: boolean, slow: boolean, now: number): boolean;
   /** Forgets every recorded outcome (the circuit closed or was reset). */

@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TimeWindowTracker } from '../../src/trackers/time-window.js';
+
+const rule = { failureRateThreshold: undefined, slowCallRateThreshold: undefined, minimumCalls: 1 };
+const step = fc.record({
+  dt: fc.oneof(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 3_000 })),
+  failed: fc.boolean(),
+  slow: fc.boolean(),
+});
+
+describe('TimeWindowTracker', () => {
+  it('counts exactly the calls of the last `buckets` slices, for any sequence and any gaps', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 10, max: 2_000 }),
+        fc.integer({ min: -5_000, max: 5_000 }),
+        fc.array(step, { maxLength: 200 }),
+        (buckets, duration, start, steps) => {
+          const tracker = new TimeWindowTracker(duration, buckets, rule);
+          const width = duration / buckets;
+          const seen: { slice: number; failed: boolean; slow: boolean }[] = [];
+          let now = start;
+          for (const s of steps) {
+            now += s.dt;
+            tracker.record(s.failed, s.slow, now);
+            seen.push({ slice: Math.floor(now / width), failed: s.failed, slow: s.slow });
+            const head = Math.floor(now / width);
+            const live = seen.filter((x) => x.slice > head - buckets);
+            const stats = tracker.stats(now);
+            expect([stats.calls, stats.failures, stats.slowCalls]).toEqual([
+              live.length,
+              live.filter((x) => x.failed).length,
+              live.filter((x) => x.slow).length,
+            ]);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('restores from its own snapshot to the same counts, in another clock', () => {
+    fc.assert(
+      // Bucket widths that are whole milliseconds: slice starts then survive the wall-clock round trip exactly.
+      fc.property(fc.constantFrom(1, 2, 4, 5, 8, 10), fc.array(step, { maxLength: 100 }), (buckets, steps) => {
+        const a = new TimeWindowTracker(1_000, buckets, rule);
+        let now = 0;
+        for (const s of steps) {
+          now += s.dt;
+          a.record(s.failed, s.slow, now);
+        }
+        const offset = 1_700_000_000_000;
+        const b = new TimeWindowTracker(1_000, buckets, rule);
+        // b's clock reads 3,000 ms less than a's for the same instant.
+        b.restore(
+          a.toJSON(now, (t) => t + offset),
+          now - 3_000,
+          (w) => w - offset - 3_000,
+        );
+        expect(b.stats(now - 3_000)).toEqual(a.stats(now));
+        // And they age alike.
+        expect(b.stats(now - 3_000 + 600)).toEqual(a.stats(now + 600));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
