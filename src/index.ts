@@ -6,6 +6,7 @@ export { CircuitBreaker } from './breaker.js';
 export type { Clock } from './clock.js';
 export { CircuitOpenError, TimeoutError } from './errors.js';
 export type { CircuitSnapshot } from './snapshot.js';
+export type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from './store.js';
 export type { TrackerSnapshot } from './trackers/tracker.js';
 export type {
   BaseEvent,
@@ -22,6 +23,9 @@ export type {
   RecoveryBackoff,
   RejectedEvent,
   StateChangeEvent,
+  StoreErrorEvent,
+  StoreErrorPolicy,
+  StoreRecoveredEvent,
   SuccessEvent,
   TimeoutEvent,
   TransitionReason,

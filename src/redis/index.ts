@@ -1,0 +1,7 @@
+/**
+ * breakwater/redis: fleet mode on Redis. Pass a `RedisStore` as the breaker's `store`, and every
+ * instance with the same `name` shares one breaker.
+ * @packageDocumentation
+ */
+export type { IoRedisLike, NodeRedisLike, RedisClientLike } from './client.js';
+export { RedisStore, type RedisStoreOptions } from './store.js';
