@@ -386,7 +386,8 @@ export class FleetSync {
     const shared = decodeCircuit(rec.circuit) ?? initialCircuit(local + this.#offset);
     this.#shared = shared;
     const tracker = decodeTracker(rec.tracker);
-    this.#sharedFailures = tracker?.kind === 'consecutive' ? tracker.failures : tracker === undefined ? 0 : -1;
+    this.#sharedFailures =
+      this.#s.mode !== 'consecutive' ? -1 : tracker?.kind === 'consecutive' ? tracker.failures : tracker === undefined ? 0 : -1;
     const host = this.#host;
     host.tracker.reset();
     if (tracker !== undefined) host.tracker.restore(tracker, local, (t) => t - this.#offset);
