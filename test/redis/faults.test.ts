@@ -66,11 +66,16 @@ describe.skipIf(!redisAvailable())('store faults on a real Redis', () => {
     const options = { name, failureThreshold: 3, recoveryTimeout: 300, syncInterval: 50, logger: quiet };
     const a = new CircuitBreaker({ ...options, store: new RedisStore({ client: io, subscriber: ioSub, timeout: 100 }) });
     const b = new CircuitBreaker({ ...options, store: new RedisStore({ client: nr, subscriber: nrSub, timeout: 100 }) });
-    const events = { storeError: [0, 0], storeRecovered: [0, 0] };
-    [a, b].forEach((breaker, i) => {
-      breaker.on('storeError', () => events.storeError[i]++);
-      breaker.on('storeRecovered', () => events.storeRecovered[i]++);
-    });
+    const events: { storeError: [number, number]; storeRecovered: [number, number] } = { storeError: [0, 0], storeRecovered: [0, 0] };
+    for (const i of [0, 1] as const) {
+      const breaker = i === 0 ? a : b;
+      breaker.on('storeError', () => {
+        events.storeError[i]++;
+      });
+      breaker.on('storeRecovered', () => {
+        events.storeRecovered[i]++;
+      });
+    }
     return { a, b, events };
   }
 
