@@ -53,11 +53,15 @@ export interface ProbeTicket {
 /** Manual controls, which act on the shared circuit too. */
 export type ControlOp = 'forceOpen' | 'disable' | 'close' | 'reset';
 
-/** A change committed to the store by this instance (for tests and diagnostics). */
-export type Commit =
-  | { readonly kind: 'outcomes'; readonly items: readonly number[]; readonly now: number; readonly next: Circuit }
-  | { readonly kind: 'probe'; readonly now: number; readonly next: Circuit }
-  | { readonly kind: 'control'; readonly op: ControlOp; readonly now: number; readonly next: Circuit };
+/**
+ * A step this instance computed against the store (for tests and diagnostics): written as `version`,
+ * or, when it changed nothing, not written and computed from the record at `version`.
+ */
+export type Commit = { readonly version: string; readonly written: boolean; readonly now: number; readonly next: Circuit } & (
+  | { readonly kind: 'outcomes'; readonly items: readonly number[] }
+  | { readonly kind: 'probe'; readonly admit: Admission }
+  | { readonly kind: 'control'; readonly op: ControlOp }
+);
 
 /** Outcomes flushed at once when this many are waiting. */
 export const MAX_BATCH = 64;
@@ -260,13 +264,17 @@ export class FleetSync {
       this.#batch = [];
       try {
         await this.#mutate((base, now) => {
-          let c = advanceAll(base, now, this.#s);
+          const start = advanceAll(base, now, this.#s);
+          let c = start;
+          // The tracker changes only while closed, or when a trial closes the circuit (which resets it).
+          let touched = false;
           for (let i = 0; i < items.length; i += 2) {
             const code = items[i] as number;
             const probe = (code & PROBE_BIT) !== 0;
+            if (c.state === 'closed') touched = true;
             c = settle(c, this.#scratch, (code & 3) as Outcome, (code & SLOW_BIT) !== 0, probe, items[i + 1] as number, now, this.#s);
           }
-          return { next: c, tracker: true, result: items };
+          return { next: c, tracker: touched || (c.state === 'closed' && c !== start), result: items };
         }, 'outcomes');
       } catch (error) {
         if (error instanceof ContentionError) {
@@ -303,7 +311,10 @@ export class FleetSync {
       if (snapshot !== undefined) this.#scratch.restore(snapshot, now, identity);
       const step = compute(base, now);
       const tracker = step.tracker ? JSON.stringify(this.#scratch.toJSON(now, identity)) : rec.tracker;
-      if (step.next === base && tracker === rec.tracker) return step.result;
+      if (step.next === base && tracker === rec.tracker) {
+        this.#notify(kind, step.result, { version: rec.version, written: false, now, next: base });
+        return step.result;
+      }
       if (attempt >= MAX_ATTEMPTS) throw new ContentionError();
       const circuit = encodeCircuit(step.next);
       const write = { circuit, tracker, settings: this.#digest, writer: this.#id, at: now, ttl: this.#ttl(step.next, now) };
@@ -312,7 +323,7 @@ export class FleetSync {
       if (result.ok) {
         this.#contact(result.now);
         this.#learn({ version: result.version, now: result.now, ...write });
-        this.#notify(kind, step.result, now, step.next);
+        this.#notify(kind, step.result, { version: result.version, written: true, now, next: step.next });
         return step.result;
       }
       rec = result.current;
@@ -321,12 +332,16 @@ export class FleetSync {
     }
   }
 
-  #notify(kind: 'outcomes' | 'probe' | ControlOp, result: unknown, now: number, next: Circuit): void {
+  #notify(
+    kind: 'outcomes' | 'probe' | ControlOp,
+    result: unknown,
+    commit: { version: string; written: boolean; now: number; next: Circuit },
+  ): void {
     const observer = this.#observer;
     if (observer === undefined) return;
-    if (kind === 'outcomes') observer({ kind, items: result as number[], now, next });
-    else if (kind === 'probe') observer({ kind, now, next });
-    else observer({ kind: 'control', op: kind, now, next });
+    if (kind === 'outcomes') observer({ kind, items: result as number[], ...commit });
+    else if (kind === 'probe') observer({ kind, admit: (result as ProbeTicket).admit, ...commit });
+    else observer({ kind: 'control', op: kind, ...commit });
   }
 
   /** How long the record must outlive its last write: past the open time and a probe lease. */

@@ -28,6 +28,8 @@ export class MemoryBackend {
   version = 1_000;
   /** Operations by every handle. */
   readonly calls = { read: 0, cas: 0 };
+  /** Every row written, in the order the writes were accepted. */
+  readonly log: Row[] = [];
 }
 
 export class MemoryStore implements BreakerStore {
@@ -101,6 +103,7 @@ export class MemoryStore implements BreakerStore {
     const version = String(++this.backend.version);
     const row: Row = { version, circuit: next.circuit, tracker: next.tracker, settings: next.settings, at: next.at, writer: next.writer };
     this.backend.rows.set(name, row);
+    this.backend.log.push(row);
     const now = this.#now();
     for (const listener of this.backend.listeners.get(name) ?? []) listener({ ...row, now });
     return { ok: true, version, now };
