@@ -302,9 +302,11 @@ export class FleetSync {
    * conflict the store returns the winner's record and the step is computed again from it.
    */
   async #mutate<T>(compute: (base: Circuit, now: number) => Step<T>, kind: 'outcomes' | 'probe' | ControlOp): Promise<T> {
+    // A record just read carries the store's clock exactly; a cached one needs the estimate.
+    let fresh = this.#rec === undefined;
     let rec = this.#rec ?? (await this.#read());
     for (let attempt = 0; ; attempt++) {
-      const now = Math.max(this.#s.clock.now() + this.#offset, rec.at);
+      const now = Math.max(fresh ? rec.now : this.#s.clock.now() + this.#offset, rec.at);
       const base = decodeCircuit(rec.circuit) ?? initialCircuit(now);
       this.#scratch.reset();
       const snapshot = decodeTracker(rec.tracker);
@@ -327,6 +329,7 @@ export class FleetSync {
         return step.result;
       }
       rec = result.current;
+      fresh = true;
       this.#contact(rec.now);
       this.#learn(rec);
     }
