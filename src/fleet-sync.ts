@@ -121,6 +121,8 @@ export class FleetSync {
   #reading: Promise<void> | undefined;
 
   #batch: number[] = [];
+  /** The batch must go now: it holds a failure or a probe outcome, it is full, its time is up, or flush() was called. */
+  #due = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> | undefined;
   #admitting = 0;
@@ -174,15 +176,11 @@ export class FleetSync {
       }
     }
     this.#batch.push(outcome | (slow ? SLOW_BIT : 0) | (probe ? PROBE_BIT : 0), generation);
+    // Failures and probe outcomes go at once: they may open or close the circuit for everyone.
     if (probe || outcome === FAILURE || this.#batch.length >= MAX_BATCH * 2) {
+      this.#due = true;
       this.#startFlush();
-    } else if (this.#timer === undefined && this.#flushing === undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#startFlush();
-      }, this.#s.syncInterval);
-      unref(this.#timer);
-    }
+    } else if (this.#flushing === undefined) this.#arm();
     return true;
   }
 
@@ -230,12 +228,24 @@ export class FleetSync {
   }
 
   /** Writes every waiting outcome now; resolves when the store has them (or has failed). Never rejects. */
-  flush(): Promise<void> {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+  async flush(): Promise<void> {
+    // Outcomes recorded while an earlier write was under way go right after it (a few rounds at most).
+    for (let round = 0; round < 3 && this.#batch.length > 0; round++) {
+      this.#due = true;
+      await this.#startFlush();
     }
-    return this.#startFlush();
+    await this.#flushing;
+  }
+
+  /** One timer while outcomes wait, none otherwise; it never keeps the process alive. */
+  #arm(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#due = true;
+      this.#startFlush();
+    }, this.#s.syncInterval);
+    unref(this.#timer);
   }
 
   // ── flushing ─────────────────────────────────────────────────────────────
@@ -260,6 +270,12 @@ export class FleetSync {
 
   async #drainBatches(): Promise<void> {
     while (this.#batch.length > 0 && !this.#fault) {
+      if (!this.#due) {
+        // Only successes arrived meanwhile: they wait for the timer (or the next failure).
+        this.#arm();
+        return;
+      }
+      this.#due = false;
       const items = this.#batch;
       this.#batch = [];
       try {
@@ -280,13 +296,7 @@ export class FleetSync {
         if (error instanceof ContentionError) {
           // Many instances wrote at once: keep the outcomes, oldest first, for the next flush.
           this.#batch = items.concat(this.#batch);
-          if (this.#timer === undefined) {
-            this.#timer = setTimeout(() => {
-              this.#timer = undefined;
-              this.#startFlush();
-            }, this.#s.syncInterval);
-            unref(this.#timer);
-          }
+          this.#arm();
           return;
         }
         this.#batch = items.concat(this.#batch);

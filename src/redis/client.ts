@@ -7,18 +7,29 @@
 /** The shape of an ioredis client that we use. */
 export interface IoRedisLike {
   call(command: string, ...args: string[]): Promise<unknown>;
-  subscribe(...channels: string[]): Promise<unknown>;
-  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
 }
 
 /** The shape of a node-redis client that we use. */
 export interface NodeRedisLike {
   sendCommand(args: string[]): Promise<unknown>;
-  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
 }
 
 /** An ioredis or node-redis client. */
 export type RedisClientLike = IoRedisLike | NodeRedisLike;
+
+/** An ioredis connection used for subscriptions. */
+export interface IoRedisSubscriberLike {
+  subscribe(...channels: string[]): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+}
+
+/** A node-redis connection used for subscriptions. */
+export interface NodeRedisSubscriberLike {
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+}
+
+/** A dedicated ioredis or node-redis connection for change messages. */
+export type RedisSubscriberLike = IoRedisSubscriberLike | NodeRedisSubscriberLike;
 
 /** Sends one command and returns its reply. */
 export type Send = (args: string[]) => Promise<unknown>;
@@ -28,11 +39,11 @@ export type Subscribe = (channel: string, onMessage: (message: string) => void) 
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
 
-function isIoRedis(client: unknown): client is IoRedisLike {
+function isIoRedis(client: unknown): client is IoRedisLike & IoRedisSubscriberLike {
   return isObject(client) && typeof client.call === 'function';
 }
 
-function isNodeRedis(client: unknown): client is NodeRedisLike {
+function isNodeRedis(client: unknown): client is NodeRedisLike & NodeRedisSubscriberLike {
   return isObject(client) && typeof client.sendCommand === 'function' && typeof client.call !== 'function';
 }
 

@@ -3,5 +3,12 @@
  * instance with the same `name` shares one breaker.
  * @packageDocumentation
  */
-export type { IoRedisLike, NodeRedisLike, RedisClientLike } from './client.js';
+export type {
+  IoRedisLike,
+  IoRedisSubscriberLike,
+  NodeRedisLike,
+  NodeRedisSubscriberLike,
+  RedisClientLike,
+  RedisSubscriberLike,
+} from './client.js';
 export { RedisStore, type RedisStoreOptions } from './store.js';

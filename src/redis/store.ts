@@ -1,5 +1,5 @@
 import type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from '../store.js';
-import { commandsOf, type RedisClientLike, type Send, type Subscribe, subscriptionsOf } from './client.js';
+import { commandsOf, type RedisClientLike, type RedisSubscriberLike, type Send, type Subscribe, subscriptionsOf } from './client.js';
 import { COMPARE_AND_SET, READ, type Script } from './scripts.js';
 
 /** Options of `RedisStore`. */
@@ -11,7 +11,7 @@ export interface RedisStoreOptions {
    * node-redis: `await client.duplicate().connect()`). Without it, instances re-read the
    * shared state at most once per `syncInterval` while they have calls.
    */
-  readonly subscriber?: RedisClientLike;
+  readonly subscriber?: RedisSubscriberLike;
   /** Prefix of the keys and the change channel (default `'breakwater'`). Keys are `{prefix:name}`. */
   readonly prefix?: string;
   /** Ms after which a Redis call counts as failed (default 250). */
