@@ -9,7 +9,15 @@ export default defineConfig({
       provider: 'v8',
       include: ['src/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
-      thresholds: { lines: 95, branches: 95, functions: 95, statements: 95 },
+      thresholds: {
+        lines: 95,
+        branches: 95,
+        functions: 95,
+        statements: 95,
+        // Fleet mode, held to the same bar file by file.
+        'src/{fleet-sync,fleet-codec}.ts': { perFile: true, lines: 95, branches: 95, functions: 95, statements: 95 },
+        'src/redis/{client,scripts,store}.ts': { perFile: true, lines: 95, branches: 95, functions: 95, statements: 95 },
+      },
     },
   },
 });

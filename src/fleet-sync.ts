@@ -191,11 +191,10 @@ export class FleetSync {
   }
 
   /**
-   * Asks the store for a probe slot (the circuit is half-open locally). At most `halfOpenProbes`
-   * calls fleet-wide hold one; the first starts the lease that `maxProbeWait` bounds.
+   * Asks the store for a probe slot (the circuit is half-open locally; call only while `active`).
+   * At most `halfOpenProbes` calls fleet-wide hold one; the first starts the lease that `maxProbeWait` bounds.
    */
   async admitProbe(): Promise<ProbeTicket | undefined> {
-    if (this.#fault) return undefined;
     if (this.#admitting + this.#host.circuit().probes >= this.#s.halfOpenProbes) {
       return { admit: 'reject', generation: this.#host.circuit().generation };
     }
@@ -232,7 +231,8 @@ export class FleetSync {
     // Outcomes recorded while an earlier write was under way go right after it (a few rounds at most).
     for (let round = 0; round < 3 && this.#batch.length > 0; round++) {
       this.#due = true;
-      await this.#startFlush();
+      this.#startFlush();
+      await this.#flushing;
     }
     await this.#flushing;
   }
@@ -250,14 +250,13 @@ export class FleetSync {
 
   // ── flushing ─────────────────────────────────────────────────────────────
 
-  #startFlush(): Promise<void> {
+  #startFlush(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
     // The drain awaits the store before it returns, so it clears `#flushing` only after this assignment.
     if (this.#flushing === undefined && this.#batch.length > 0 && !this.#fault) this.#flushing = this.#drain();
-    return this.#flushing ?? Promise.resolve();
   }
 
   async #drain(): Promise<void> {

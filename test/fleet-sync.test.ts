@@ -551,3 +551,157 @@ describe('store faults never reach the caller', () => {
     expect(b.state).toBe('open');
   });
 });
+
+describe('fleet sync, corner cases', () => {
+  it('records slow calls in a shared slow-call window', async () => {
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => clock.t });
+    const b = new CircuitBreaker({
+      name: 'slow',
+      store,
+      slowCallRateThreshold: 0.5,
+      slowCallDuration: 10,
+      minimumCalls: 2,
+      window: { type: 'count', size: 4 },
+      clock: { now: () => clock.t },
+    });
+    await tick();
+    const slow = () => {
+      clock.t += 20;
+      return 'late';
+    };
+    await b.execute(slow);
+    await b.execute(slow);
+    await b.flush();
+    expect(b.state).toBe('open');
+    expect(JSON.parse(store.row('slow')?.tracker ?? '')).toEqual({ kind: 'count', outcomes: '22' });
+  });
+
+  it('a second call in half-open on the same instance is rejected locally while the first asks the store', async () => {
+    const { breakers, clock, store } = fleet(1);
+    await tick();
+    for (let i = 0; i < 3; i++) await breakers[0]?.execute(fail).catch(() => {});
+    await tick();
+    clock.t += 1_000;
+    const reads = store.calls.cas;
+    const first = breakers[0]?.execute(ok);
+    const second = breakers[0]?.execute(ok);
+    await expect(second).rejects.toBeInstanceOf(CircuitOpenError);
+    await expect(first).resolves.toBe('ok');
+    expect(store.calls.cas - reads).toBeLessThanOrEqual(2); // the probe's slot and its outcome
+  });
+
+  it('manual controls during a store fault stay local; a failing control write starts the fallback once', async () => {
+    const { breakers, store, stores } = fleet(1, { onStoreError: 'local' });
+    const errors: unknown[] = [];
+    breakers[0]?.on('storeError', (e) => errors.push(e));
+    await tick();
+    (stores[0] as MemoryStore).fail = new Error('down');
+    breakers[0]?.forceOpen();
+    breakers[0]?.close(); // a second failing write while the first is failing: one fault
+    await tick();
+    expect(errors).toHaveLength(1);
+    const before = { ...store.calls };
+    breakers[0]?.disable();
+    expect(store.calls).toEqual(before);
+    expect(breakers[0]?.state).toBe('disabled');
+  });
+
+  it('a store fault while outcomes wait for the timer hands them to the local circuit', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { breakers, stores } = fleet(1, {
+      failureThreshold: undefined,
+      failureRateThreshold: 0.5,
+      minimumCalls: 2,
+      window: { type: 'count', size: 4 },
+      syncInterval: 100,
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    await breakers[0]?.execute(ok);
+    expect(vi.getTimerCount()).toBe(1);
+    (stores[0] as MemoryStore).fail = new Error('down');
+    breakers[0]?.close(); // its write fails while the success waits
+    await vi.advanceTimersByTimeAsync(0);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(breakers[0]?.metrics().window.calls).toBe(1);
+  });
+
+  it('mirrors a shared tracker of another kind as nothing counted', async () => {
+    const { stores, clock, logger } = fleet(1);
+    const rate = new CircuitBreaker({
+      name: 'api',
+      store: stores[0],
+      failureRateThreshold: 0.5,
+      window: { type: 'count', size: 10 },
+      clock: { now: () => clock.t },
+      logger,
+    });
+    await tick();
+    await rate.execute(ok);
+    await rate.flush();
+    const consecutive = new CircuitBreaker({ name: 'api', store: stores[0], failureThreshold: 2, clock: { now: () => clock.t }, logger });
+    await tick();
+    await consecutive.execute(ok);
+    await consecutive.flush();
+    expect(consecutive.metrics().window.calls).toBe(0);
+    expect(consecutive.state).toBe('closed');
+  });
+
+  it('tells an observer about probe slots and manual controls, written or not', async () => {
+    const { FleetSync } = await import('../src/fleet-sync.js');
+    const { resolveOptions } = await import('../src/options.js');
+    const { createTracker } = await import('../src/trackers/create.js');
+    const { initialCircuit } = await import('../src/transitions.js');
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => clock.t });
+    const s = resolveOptions({ name: 'o', store, failureThreshold: 1, recoveryTimeout: 10, clock: { now: () => clock.t } });
+    let local = initialCircuit(0);
+    const commits: string[] = [];
+    const sync = new FleetSync(
+      s,
+      store,
+      {
+        circuit: () => local,
+        adopt: (next) => {
+          local = next;
+        },
+        tracker: createTracker(s),
+        settleLocally: () => {},
+        storeError: () => {},
+        storeRecovered: () => {},
+        warn: () => {},
+      },
+      (c) => commits.push(`${c.kind}:${c.written}`),
+    );
+    await tick();
+    sync.control('forceOpen');
+    await tick();
+    sync.control('close');
+    await tick();
+    sync.control('close'); // changes nothing: not written
+    await tick();
+    sync.record(1, false, false, local.generation);
+    await sync.flush();
+    clock.t += 10;
+    await sync.admitProbe();
+    expect(commits).toEqual(['control:true', 'control:true', 'control:false', 'outcomes:true', 'probe:true']);
+  });
+});
+
+describe('fleet probes with per-call options', () => {
+  it('runs an admitted probe under the timeout and the fallback', async () => {
+    const { breakers, clock } = fleet(2, { timeout: 1_000 });
+    await tick();
+    for (let i = 0; i < 3; i++) await breakers[0]?.execute(fail).catch(() => {});
+    await tick();
+    clock.t += 1_000;
+    const fallback = (error: unknown) => `fallback: ${(error as Error).message}`;
+    await expect(breakers[1]?.execute(fail, { fallback })).resolves.toBe('fallback: upstream down');
+    await tick();
+    expect(breakers[0]?.state).toBe('open');
+    clock.t += 1_000;
+    await expect(breakers[0]?.execute(ok, { fallback })).resolves.toBe('ok');
+    await tick();
+    expect(breakers[1]?.state).toBe('closed');
+  });
+});

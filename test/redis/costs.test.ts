@@ -60,9 +60,22 @@ describe.skipIf(!redisAvailable())('Redis round trips per 1,000 calls', () => {
     await breaker.flush();
   }
 
-  async function measure(label: string, subscriber: boolean, options: Partial<CircuitBreakerOptions>, fn: (i: number) => unknown, setup?: (b: CircuitBreaker) => Promise<void>) {
+  async function measure(
+    label: string,
+    subscriber: boolean,
+    options: Partial<CircuitBreakerOptions>,
+    fn: (i: number) => unknown,
+    setup?: (b: CircuitBreaker) => Promise<void>,
+  ) {
     const { store, counter } = counted(subscriber);
-    const breaker = new CircuitBreaker({ name: 'cost', store, failureThreshold: 5, recoveryTimeout: 60_000, syncInterval: 100, ...options });
+    const breaker = new CircuitBreaker({
+      name: 'cost',
+      store,
+      failureThreshold: 5,
+      recoveryTimeout: 60_000,
+      syncInterval: 100,
+      ...options,
+    });
     const faults: unknown[] = [];
     breaker.on('storeError', (e) => faults.push(e.error));
     await breaker.flush();

@@ -231,3 +231,29 @@ describe.skipIf(!available)('RedisStore on a real Redis', () => {
     expect(seen.map((e) => `${e.from}>${e.to}`)).toEqual(['closed>open', 'open>half-open', 'half-open>closed']);
   });
 });
+
+describe('RedisStore replies and listeners', () => {
+  it('reads numbers and nulls in replies as text', async () => {
+    const client = { sendCommand: async () => [1700000000, 5, null, undefined, 'c', 't', 's', 7] };
+    const r = await new RedisStore({ client }).read('x');
+    expect(r).toEqual({ now: 1700000000000.005, version: '', circuit: '', tracker: 'c', settings: 't', at: 0, writer: '7' });
+  });
+
+  it('keeps the other listeners of a breaker when one unsubscribes', async () => {
+    const handlers: ((message: string, channel: string) => void)[] = [];
+    const subscriber = {
+      sendCommand: async () => null,
+      subscribe: async (_channel: string, listener: (message: string, channel: string) => void) => {
+        handlers.push(listener);
+      },
+    };
+    const store = new RedisStore({ client: { sendCommand: async () => null }, subscriber });
+    const seen: string[] = [];
+    const offA = store.subscribe?.('n', () => seen.push('a'));
+    store.subscribe?.('n', () => seen.push('b'));
+    await new Promise((r) => setTimeout(r, 5));
+    offA?.();
+    handlers[0]?.(`5\n1\n0\n0\ns\nc\nt\nw\n${store.key('n')}`, 'breakwater:changes');
+    expect(seen).toEqual(['b']);
+  });
+});
