@@ -17,9 +17,12 @@ export interface RedisServer {
   stop(): void;
 }
 
+/** The server binary (override to test what happens without one). */
+const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+
 /** Whether redis-server is installed. In CI its absence is an error, never a skip. */
 export function redisAvailable(): boolean {
-  const found = spawnSync('redis-server', ['--version']).status === 0;
+  const found = spawnSync(BIN, ['--version']).status === 0;
   if (!found && process.env.CI === 'true') {
     throw new Error('redis-server is not installed: the fleet tests need it in CI (apt-get install -y redis-server)');
   }
@@ -55,7 +58,7 @@ export async function startRedis(): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'breakwater-redis-'));
   const pidfile = join(dir, 'redis.pid');
   const start = async () => {
-    execFileSync('redis-server', [
+    execFileSync(BIN, [
       '--bind',
       '127.0.0.1',
       '--port',
