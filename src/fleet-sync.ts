@@ -397,10 +397,13 @@ export class FleetSync {
     this.#lastContact = local;
   }
 
-  /** Takes a record newer than the one known and mirrors it into the local circuit and tracker. */
+  /** Takes a record newer than the one known (messages and answers may cross) and mirrors it into the local circuit and tracker. */
   #learn(rec: SharedRecord): void {
     const known = this.#rec;
-    if (known !== undefined && rec.version !== '' && Number(rec.version) <= Number(known.version)) return;
+    if (known !== undefined) {
+      // Versions only grow; a missing record counts only if it was seen after what we know (flushed or expired).
+      if (rec.version === '' ? rec.now <= known.now : Number(rec.version) <= Number(known.version)) return;
+    }
     this.#rec = rec;
     if (rec.settings !== '' && rec.settings !== this.#digest && !this.#warned.has(rec.settings)) {
       this.#warned.add(rec.settings);

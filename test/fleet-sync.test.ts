@@ -705,3 +705,69 @@ describe('fleet probes with per-call options', () => {
     expect(breakers[1]?.state).toBe('closed');
   });
 });
+
+describe('records that cross', () => {
+  it('ignores an answer about a missing record older than what it knows, takes a newer one', async () => {
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => clock.t, subscribe: false });
+    let stale = false;
+    const crossing = {
+      read: async (name: string) =>
+        stale ? { version: '', now: -1, circuit: '', tracker: '', settings: '', at: 0, writer: '' } : store.read(name),
+      compareAndSet: store.compareAndSet.bind(store),
+    };
+    const b = new CircuitBreaker({ name: 'x', store: crossing, failureThreshold: 1, clock: { now: () => clock.t } });
+    await tick();
+    await b.execute(fail).catch(() => {});
+    await tick();
+    expect(b.state).toBe('open');
+    stale = true;
+    clock.t += 100;
+    await b.execute(ok).catch(() => {}); // re-read answers with an old "missing"
+    await tick();
+    expect(b.state).toBe('open');
+    stale = false;
+    store.backend.rows.clear();
+    clock.t += 100;
+    await b.execute(ok).catch(() => {});
+    await tick();
+    expect(b.state).toBe('closed');
+  });
+});
+
+describe('successes that follow a failure', () => {
+  it('wait for the timer instead of a second write right away', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { breakers, store } = fleet(1, { syncInterval: 100 });
+    await vi.advanceTimersByTimeAsync(0);
+    const f = breakers[0]?.execute(fail).catch(() => {});
+    await f;
+    await breakers[0]?.execute(ok); // recorded while the failure's write is under way
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.calls.cas).toBe(1);
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(store.calls.cas).toBe(2);
+    expect(JSON.parse(store.row('api')?.tracker ?? '')).toEqual({ kind: 'consecutive', failures: 0 });
+  });
+});
+
+describe('messages during a store fault', () => {
+  it('are ignored: the fallback holds until the breaker reads the store back itself', async () => {
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => clock.t });
+    const quiet = { info() {}, warn() {}, error() {} };
+    const options = { name: 'm', failureThreshold: 1, recoveryTimeout: 1_000, clock: { now: () => clock.t }, logger: quiet };
+    const down = new CircuitBreaker({ ...options, store, onStoreError: 'fail-open' });
+    const up = new CircuitBreaker({ ...options, store: store.handle() });
+    await tick();
+    store.fail = new Error('down');
+    await down.execute(fail).catch(() => {});
+    await tick();
+    expect(down.state).toBe('disabled');
+    await up.execute(fail).catch(() => {}); // published to `down` too
+    await tick();
+    expect(up.state).toBe('open');
+    expect(down.state).toBe('disabled');
+  });
+});
