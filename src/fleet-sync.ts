@@ -208,6 +208,8 @@ export class FleetSync {
         return { next, tracker: false, result: { admit, generation: next.generation } };
       }, 'probe');
     } catch (error) {
+      // Too many instances wrote at once: this caller is rejected fast, like any caller that loses the slot.
+      if (error instanceof ContentionError) return { admit: 'reject', generation: this.#host.circuit().generation };
       this.#failed(error);
       return undefined;
     } finally {
@@ -223,7 +225,11 @@ export class FleetSync {
       if (op === 'forceOpen') return { next: forceOpen(c, now), tracker: false, result: undefined };
       if (op === 'disable') return { next: disable(c, now), tracker: false, result: undefined };
       return { next: close(c, this.#scratch, now, op === 'close' ? 'closed-manually' : 'reset'), tracker: true, result: undefined };
-    }, op).then(undefined, (error: unknown) => this.#failed(error));
+    }, op).then(undefined, (error: unknown) => {
+      if (error instanceof ContentionError) {
+        this.#host.warn(`could not apply ${op}() fleet-wide: too many instances wrote at once; call it again`, { op });
+      } else this.#failed(error);
+    });
   }
 
   /** Writes every waiting outcome now; resolves when the store has them (or has failed). Never rejects. */

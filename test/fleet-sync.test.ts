@@ -771,3 +771,57 @@ describe('messages during a store fault', () => {
     expect(down.state).toBe('disabled');
   });
 });
+
+describe('under heavy write contention', () => {
+  /** A store where another instance wins every compare-and-set while `conflicts` lasts. */
+  function contended() {
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => clock.t, subscribe: false });
+    const state = { conflicts: 0 };
+    const wrapped = {
+      read: store.read.bind(store),
+      async compareAndSet(name: string, expected: string, next: Parameters<MemoryStore['compareAndSet']>[2]) {
+        if (state.conflicts-- > 0) {
+          // Another instance rewrites the record as it is: only the version moves.
+          const cur = await store.read(name);
+          const circuit = cur.circuit === '' ? next.circuit : cur.circuit;
+          await store.compareAndSet(name, cur.version, { ...cur, circuit, ttl: 1_000, writer: 'other' });
+        }
+        return store.compareAndSet(name, expected, next);
+      },
+    };
+    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const b = new CircuitBreaker({
+      name: 'k',
+      store: wrapped,
+      failureThreshold: 1,
+      recoveryTimeout: 100,
+      clock: { now: () => clock.t },
+      logger,
+    });
+    return { clock, state, b, logger };
+  }
+
+  it('a call that cannot get a probe slot is rejected fast, not failed over to the fallback', async () => {
+    const { clock, state, b, logger } = contended();
+    await tick();
+    await b.execute(fail).catch(() => {});
+    await b.flush();
+    clock.t += 100;
+    state.conflicts = 40;
+    await expect(b.execute(ok)).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(logger.error).not.toHaveBeenCalled();
+  });
+
+  it('a manual control that cannot be written fleet-wide is reported, not failed over to the fallback', async () => {
+    const { state, b, logger } = contended();
+    await tick();
+    b.close(); // a record to contend on
+    await tick();
+    state.conflicts = 40;
+    b.forceOpen();
+    await tick();
+    expect(logger.warn).toHaveBeenCalledWith(expect.objectContaining({ op: 'forceOpen' }), expect.stringContaining('forceOpen()'));
+    expect(logger.error).not.toHaveBeenCalled();
+  });
+});
