@@ -6,6 +6,7 @@ export default defineConfig({
     'prometheus/index': 'src/prometheus/index.ts',
     'opentelemetry/index': 'src/opentelemetry/index.ts',
     'fetch/index': 'src/fetch/index.ts',
+    'redis/index': 'src/redis/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -31,7 +31,17 @@ export default defineConfig({
       provider: 'v8',
       include: ['src/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
-      thresholds: { lines: 95, branches: 95, functions: 95, statements: 95 },
+      thresholds: {
+        lines: 95,
+        branches: 95,
+        functions: 95,
+        statements: 95,
+        // Fleet mode, held to the same bar file by file.
+        'src/fleet-sync.ts': { lines: 95, branches: 95, functions: 95, statements: 95 },
+        'src/fleet-codec.ts': { lines: 95, branches: 95, functions: 95, statements: 95 },
+        'src/redis/client.ts': { lines: 95, branches: 95, functions: 95, statements: 95 },
+        'src/redis/store.ts': { lines: 95, branches: 95, functions: 95, statements: 95 },
+      },
     },
   },
 });

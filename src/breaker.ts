@@ -1,8 +1,10 @@
 import { Emitter } from './emitter.js';
 import { createOpenError, TimeoutError } from './errors.js';
+import { type ControlOp, FleetSync } from './fleet-sync.js';
 import { resolveOptions, type Settings } from './options.js';
 import { Rejection, rejectSoon } from './reject-soon.js';
 import { type CircuitSnapshot, parseSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
+import type { BreakerStore } from './store.js';
 import { createTracker } from './trackers/create.js';
 import type { FailureTracker } from './trackers/tracker.js';
 import {
@@ -59,6 +61,8 @@ export class CircuitBreaker {
   readonly #s: Settings;
   readonly #tracker: FailureTracker;
   #circuit: Circuit;
+  /** Fleet mode: keeps the circuit in step with the shared one in the store. */
+  readonly #fleet: FleetSync | undefined;
   #events: Emitter<BreakerEvents> | undefined;
   /** Whether calls must be timed: slow-call detection or a call-event listener needs the duration. */
   #timed: boolean;
@@ -83,6 +87,7 @@ export class CircuitBreaker {
     const now = s.clock.now();
     this.#circuit = initialCircuit(now);
     if (options?.initialState !== undefined) this.#restore(parseSnapshot(options.initialState), now);
+    this.#fleet = s.store === undefined ? undefined : this.#joinFleet(s.store);
   }
 
   /** The breaker's `name` option. */
@@ -111,6 +116,7 @@ export class CircuitBreaker {
       const admit = admission(c, this.#s);
       if (admit === 'reject') return this.#reject(c, now, options);
       if (admit === 'probe') {
+        if (this.#fleet?.active) return this.#probeFleet(fn, options);
         c = this.#apply(admitProbe(c, now, this.#s));
         probe = true;
       }
@@ -146,25 +152,37 @@ export class CircuitBreaker {
     };
   }
 
-  /** Holds the circuit open (every call rejected) until `close()` or `reset()`. */
+  /** Holds the circuit open (every call rejected) until `close()` or `reset()`. With a store: fleet-wide. */
   forceOpen(): void {
     this.#apply(forceOpen(this.#refresh(), this.#s.clock.now()));
+    this.#control('forceOpen');
   }
 
-  /** Lets every call through without judging it (still counted in metrics) until `close()` or `reset()`. */
+  /** Lets every call through without judging it (still counted in metrics) until `close()` or `reset()`. With a store: fleet-wide. */
   disable(): void {
     this.#apply(disable(this.#refresh(), this.#s.clock.now()));
+    this.#control('disable');
   }
 
-  /** Closes the circuit now and forgets the recorded failures; also releases `forceOpen()` and `disable()`. */
+  /** Closes the circuit now and forgets the recorded failures; also releases `forceOpen()` and `disable()`. With a store: fleet-wide. */
   close(): void {
     this.#apply(close(this.#refresh(), this.#tracker, this.#s.clock.now(), 'closed-manually'));
+    this.#control('close');
   }
 
   /** Like `close()`, and also zeroes the metrics counters. */
   reset(): void {
     this.#apply(close(this.#refresh(), this.#tracker, this.#s.clock.now(), 'reset'));
     this.#successes = this.#failures = this.#neutral = this.#rejected = this.#timeouts = this.#slow = 0;
+    this.#control('reset');
+  }
+
+  /**
+   * Fleet mode: writes the outcomes still batched to the store and resolves once it has them
+   * (or has failed; it never rejects). Await it before a serverless handler returns. Without a store it resolves at once.
+   */
+  flush(): Promise<void> {
+    return this.#fleet === undefined ? Promise.resolve() : this.#fleet.flush();
   }
 
   /** Counters and rates at this moment. */
@@ -325,6 +343,7 @@ export class CircuitBreaker {
 
   #reject<T>(c: Circuit, now: number, options: ExecuteOptions<T> | undefined): Promise<T> {
     const s = this.#s;
+    if (this.#fleet !== undefined) this.#fleet.touch();
     const error = createOpenError(this.#openMessage, retryAfter(c, now), s.name);
     this.#rejected++;
     if (this.#events?.has('rejected')) this.#events.emit('rejected', { name: s.name, error });
@@ -398,6 +417,7 @@ export class CircuitBreaker {
   }
 
   #record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource, hint?: number): void {
+    if (this.#fleet?.record(outcome, slow, probe, generation)) return;
     const c = this.#circuit.state === 'half-open' ? this.#refresh() : this.#circuit;
     this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, time, this.#s, hint));
   }
@@ -442,11 +462,11 @@ export class CircuitBreaker {
     const prev = this.#circuit;
     if (next === prev) return next;
     this.#circuit = next;
-    if (next.generation !== prev.generation) this.#transitioned(prev, next);
+    if (next.generation !== prev.generation) this.#transitioned(prev, next, 'local');
     return next;
   }
 
-  #transitioned(prev: Circuit, next: Circuit): void {
+  #transitioned(prev: Circuit, next: Circuit, source: 'local' | 'remote'): void {
     const s = this.#s;
     const at = this.#toWall(next.since, s.clock.now());
     const logger = s.logger;
@@ -458,6 +478,7 @@ export class CircuitBreaker {
         to: next.state,
         reason: next.reason,
         at: new Date(at).toISOString(),
+        source,
         ...(next.state === 'open' ? { retryAfter: Math.max(0, next.openUntil - s.clock.now()) } : {}),
       };
       const message = `${s.name === undefined ? 'Circuit' : `Circuit "${s.name}"`} ${prev.state} → ${next.state} (${next.reason})`;
@@ -470,7 +491,7 @@ export class CircuitBreaker {
         to: next.state,
         reason: next.reason,
         at,
-        source: 'local',
+        source,
       });
     }
   }
@@ -490,6 +511,61 @@ export class CircuitBreaker {
     if (snapshot.tracker.kind === this.#tracker.toJSON(now, fromWall).kind) {
       this.#tracker.restore(snapshot.tracker, now, fromWall);
     }
+  }
+
+  // ── fleet mode ───────────────────────────────────────────────────────────
+
+  #joinFleet(store: BreakerStore): FleetSync {
+    return new FleetSync(this.#s, store, {
+      circuit: () => this.#circuit,
+      adopt: (next, source) => {
+        const prev = this.#circuit;
+        this.#circuit = next;
+        if (prev.state !== next.state) this.#transitioned(prev, next, source);
+      },
+      tracker: this.#tracker,
+      settleLocally: (outcome, slow, probe, generation) => {
+        const c = this.#refresh();
+        this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, this.#s.clock.now(), this.#s));
+      },
+      storeError: (error, fallback) => {
+        if (this.#events?.has('storeError')) this.#events.emit('storeError', { name: this.#s.name, error, fallback });
+        this.#report('breaker.storeError', `the store failed; running on "${fallback}" until it answers again`, error, { fallback });
+      },
+      storeRecovered: (downtime) => {
+        if (this.#events?.has('storeRecovered')) this.#events.emit('storeRecovered', { name: this.#s.name, downtime });
+        this.#log(
+          'info',
+          { event: 'breaker.storeRecovered', breaker: this.#s.name, downtime },
+          `breakwater "${this.#s.name}": the store answers again; shared state read back`,
+        );
+      },
+      warn: (message, extra) => {
+        const text = `breakwater "${this.#s.name}": ${message}`;
+        const logger = this.#s.logger;
+        if (logger !== undefined) this.#log('warn', { event: 'breaker.settingsMismatch', breaker: this.#s.name, ...extra }, text);
+        else console.warn(text, extra);
+      },
+    });
+  }
+
+  /** Half-open in fleet mode: the store decides which call, fleet-wide, is the probe. */
+  async #probeFleet<T>(fn: (context: CallContext) => T | PromiseLike<T>, options: ExecuteOptions<T> | undefined): Promise<T> {
+    const ticket = await (this.#fleet as FleetSync).admitProbe();
+    // The store failed meanwhile: the fallback decides, on the local circuit.
+    if (ticket === undefined) return this.execute(fn, options);
+    if (ticket.admit === 'reject') {
+      const now = this.#s.clock.now();
+      return this.#reject(this.#refresh(now), now, options);
+    }
+    const probe = ticket.admit === 'probe';
+    if (options === undefined && this.#s.timeout === undefined) return this.#run(fn, probe, ticket.generation);
+    const run = this.#runGuarded(fn, options?.signal, probe, ticket.generation);
+    return options?.fallback === undefined ? run : run.then(undefined, options.fallback);
+  }
+
+  #control(op: ControlOp): void {
+    if (this.#fleet !== undefined) this.#fleet.control(op);
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────

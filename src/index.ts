@@ -8,6 +8,7 @@ export { type AsyncMethod, circuit, circuitOf } from './decorator.js';
 export { CircuitOpenError, TimeoutError } from './errors.js';
 export { BreakerRegistry, type BreakerRegistryOptions, type RegistryEvent, type RegistryEvents } from './registry.js';
 export type { CircuitSnapshot } from './snapshot.js';
+export type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from './store.js';
 export type { TrackerSnapshot } from './trackers/tracker.js';
 export type {
   BaseEvent,
@@ -24,6 +25,9 @@ export type {
   RecoveryBackoff,
   RejectedEvent,
   StateChangeEvent,
+  StoreErrorEvent,
+  StoreErrorPolicy,
+  StoreRecoveredEvent,
   SuccessEvent,
   TimeoutEvent,
   TransitionReason,

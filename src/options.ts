@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from './clock.js';
+import type { BreakerStore } from './store.js';
 import type { Rules } from './transitions.js';
-import type { CircuitBreakerOptions, Logger, WindowOptions } from './types.js';
+import type { CircuitBreakerOptions, Logger, StoreErrorPolicy, WindowOptions } from './types.js';
 
 /** Every option name the core knows. */
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
@@ -23,6 +24,9 @@ export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'clock',
   'logger',
   'initialState',
+  'store',
+  'syncInterval',
+  'onStoreError',
 ]);
 
 // Defaults shared by every breaker: one object each, not one per breaker (idle memory).
@@ -45,6 +49,9 @@ export interface Settings extends Rules {
   readonly timeout: number | undefined;
   readonly clock: Clock;
   readonly logger: Logger | undefined;
+  readonly store: BreakerStore | undefined;
+  readonly syncInterval: number;
+  readonly onStoreError: StoreErrorPolicy;
 }
 
 const describe = (value: unknown): string =>
@@ -149,6 +156,40 @@ function checkLogger(value: unknown): Logger {
   return value as Logger;
 }
 
+const STORE_ERROR_POLICIES: readonly StoreErrorPolicy[] = ['local', 'fail-open', 'fail-closed'];
+
+/** The fleet options: a store needs a name (the key every instance shares); the others need a store. */
+function checkStore(o: Record<string, unknown>): Pick<Settings, 'store' | 'syncInterval' | 'onStoreError'> {
+  const store = o.store as Record<string, unknown> | undefined;
+  if (store === undefined) {
+    for (const key of ['syncInterval', 'onStoreError']) {
+      if (o[key] !== undefined) throw new TypeError(`breakwater: option "${key}" only applies with a "store"; got ${describe(o[key])}`);
+    }
+    return { store: undefined, syncInterval: 100, onStoreError: 'local' };
+  }
+  if (
+    typeof store !== 'object' ||
+    store === null ||
+    typeof store.read !== 'function' ||
+    typeof store.compareAndSet !== 'function' ||
+    (store.subscribe !== undefined && typeof store.subscribe !== 'function')
+  ) {
+    fail(TypeError, 'store', store, 'a store with read() and compareAndSet() methods (such as RedisStore from breakwater/redis)');
+  }
+  if (o.name === undefined) {
+    throw new TypeError('breakwater: option "name" is required with a "store": every instance with the same name shares one breaker');
+  }
+  const policy = o.onStoreError ?? 'local';
+  if (!STORE_ERROR_POLICIES.includes(policy as StoreErrorPolicy)) {
+    fail(TypeError, 'onStoreError', policy, '"local", "fail-open" or "fail-closed"');
+  }
+  return {
+    store: store as unknown as BreakerStore,
+    syncInterval: o.syncInterval === undefined ? 100 : checkNumber('syncInterval', o.syncInterval, { min: 1, max: 3_600_000 }),
+    onStoreError: policy as StoreErrorPolicy,
+  };
+}
+
 function checkClock(value: unknown): Clock {
   const c = value as Record<string, unknown> | null;
   if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || (c.wallNow !== undefined && typeof c.wallNow !== 'function')) {
@@ -218,5 +259,6 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
     clock: has('clock') ? checkClock(o.clock) : systemClock,
     logger: has('logger') ? checkLogger(o.logger) : undefined,
     random: Math.random,
+    ...checkStore(o),
   };
 }

@@ -63,7 +63,8 @@ function oneOf<T extends string>(value: unknown, options: readonly T[], path: st
   return value as T;
 }
 
-function parseTracker(value: unknown): TrackerSnapshot {
+/** Checks a tracker snapshot and copies its known fields (also used for fleet mode's shared tracker). */
+export function parseTracker(value: unknown): TrackerSnapshot {
   const t = plainObject(value, '.tracker');
   const kind = oneOf(t.kind, ['consecutive', 'count', 'time'] as const, '.tracker.kind');
   if (kind === 'consecutive') return { kind, failures: count(t.failures, '.tracker.failures') };

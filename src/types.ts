@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import type { CircuitOpenError, TimeoutError } from './errors.js';
 import type { CircuitSnapshot } from './snapshot.js';
+import type { BreakerStore } from './store.js';
 import type { CircuitState, RecoveryBackoff, TransitionReason } from './transitions.js';
 
 export type { CircuitState, RecoveryBackoff, TransitionReason };
@@ -78,9 +79,25 @@ export interface CircuitBreakerOptions {
   readonly clock?: Clock;
   /** Receives a structured record for every transition, rejection and listener error. */
   readonly logger?: Logger;
-  /** Restores a snapshot made by `toJSON()` (in this process or another). */
+  /** Restores a snapshot made by `toJSON()` (in this process or another). With a `store`, the shared state wins once read. */
   readonly initialState?: CircuitSnapshot | string;
+  /**
+   * Fleet mode: every instance with the same `name` and store shares one breaker (state, counts,
+   * open-until, probes). `RedisStore` from `breakwater/redis`, or any `BreakerStore`.
+   */
+  readonly store?: BreakerStore;
+  /** Fleet mode: ms between flushes of batched outcomes, and between re-reads without a subscriber (default 100). */
+  readonly syncInterval?: number;
+  /** Fleet mode: what the breaker does while the store is unreachable (default `'local'`). */
+  readonly onStoreError?: StoreErrorPolicy;
 }
+
+/**
+ * While the store is unreachable: `'local'` goes on with the breaker's own state, starting from the
+ * last shared state it saw; `'fail-open'` lets every call through (state `disabled`); `'fail-closed'`
+ * rejects every call (state `forced-open`). The shared state is read again when the store returns.
+ */
+export type StoreErrorPolicy = 'local' | 'fail-open' | 'fail-closed';
 
 /** What `fn` receives. */
 export interface CallContext {
@@ -138,6 +155,18 @@ export interface TimeoutEvent extends BaseEvent {
   readonly error: TimeoutError;
 }
 
+/** The store became unreachable (emitted once per outage, not per call). */
+export interface StoreErrorEvent extends BaseEvent {
+  readonly error: unknown;
+  readonly fallback: StoreErrorPolicy;
+}
+
+/** The store is reachable again and the shared state was read back. */
+export interface StoreRecoveredEvent extends BaseEvent {
+  /** Ms the store was unreachable. */
+  readonly downtime: number;
+}
+
 /** Every event and its payload. Each call ends in exactly one of success, failure, neutral, rejected, timeout. */
 export interface BreakerEvents {
   stateChange: StateChangeEvent;
@@ -146,6 +175,8 @@ export interface BreakerEvents {
   neutral: NeutralEvent;
   rejected: RejectedEvent;
   timeout: TimeoutEvent;
+  storeError: StoreErrorEvent;
+  storeRecovered: StoreRecoveredEvent;
 }
 
 /** A point-in-time view for dashboards and exporters. */

@@ -1,0 +1,536 @@
+/**
+ * Fleet mode: keeps one breaker's local circuit in step with the shared record in a `BreakerStore`.
+ *
+ * The store only reads and compare-and-sets; every next state is computed here with the same
+ * pure rules as a lone breaker (`transitions.ts`), at the store's clock. Closed-state outcomes are
+ * batched, probes are admitted through the store, and a store fault never reaches a caller: the
+ * breaker falls back per `onStoreError` until the store answers again.
+ */
+import { decodeCircuit, decodeTracker, encodeCircuit, settingsDigest } from './fleet-codec.js';
+import type { Settings } from './options.js';
+import type { BreakerStore, SharedRecord } from './store.js';
+import { createTracker } from './trackers/create.js';
+import type { FailureTracker } from './trackers/tracker.js';
+import {
+  type Admission,
+  admission,
+  admitProbe,
+  advance,
+  type Circuit,
+  close,
+  disable,
+  FAILURE,
+  forceOpen,
+  initialCircuit,
+  NEUTRAL,
+  type Outcome,
+  SUCCESS,
+  settle,
+} from './transitions.js';
+import type { StoreErrorPolicy } from './types.js';
+
+/** What fleet sync may see and do in its breaker. */
+export interface FleetHost {
+  /** The local circuit, as it is (no time-driven refresh). */
+  circuit(): Circuit;
+  /** Replaces the local circuit; reports a transition when the state differs. */
+  adopt(next: Circuit, source: 'local' | 'remote'): void;
+  /** The breaker's own tracker: mirrors the shared one, and carries on alone during a store fault. */
+  readonly tracker: FailureTracker;
+  /** Applies an outcome to the local circuit, as a breaker without a store would. */
+  settleLocally(outcome: Outcome, slow: boolean, probe: boolean, generation: number): void;
+  storeError(error: unknown, fallback: StoreErrorPolicy): void;
+  storeRecovered(downtime: number): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+}
+
+/** What the store decided for a call that found the circuit half-open; `undefined` when the store failed. */
+export interface ProbeTicket {
+  readonly admit: Admission;
+  readonly generation: number;
+}
+
+/** Manual controls, which act on the shared circuit too. */
+export type ControlOp = 'forceOpen' | 'disable' | 'close' | 'reset';
+
+/**
+ * A step this instance computed against the store (for tests and diagnostics): written as `version`,
+ * or, when it changed nothing, not written and computed from the record at `version`.
+ */
+export type Commit = { readonly version: string; readonly written: boolean; readonly now: number; readonly next: Circuit } & (
+  | { readonly kind: 'outcomes'; readonly items: readonly number[] }
+  | { readonly kind: 'probe'; readonly admit: Admission }
+  | { readonly kind: 'control'; readonly op: ControlOp }
+);
+
+/** Outcomes flushed at once when this many are waiting. */
+export const MAX_BATCH = 64;
+/** Compare-and-set attempts before a batch waits for the next flush (each failed attempt returns the winner's record). */
+const MAX_ATTEMPTS = 32;
+/** With a subscriber, a safety-net re-read at most this often (ms): changes arrive by message. */
+const RESYNC_WITH_SUBSCRIBER = 5_000;
+const DEFAULT_STORE_TIMEOUT = 250;
+
+/** Item codes in a batch: outcome in bits 0–1, slow in bit 2, probe in bit 3; each code followed by its generation. */
+const SLOW_BIT = 4;
+const PROBE_BIT = 8;
+
+class StoreTimeoutError extends Error {
+  override readonly name = 'StoreTimeoutError';
+}
+
+class ContentionError extends Error {}
+
+const identity = (t: number) => t;
+
+/** Timers of fleet sync never keep a process alive. */
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  (timer as { unref?: () => void }).unref?.();
+}
+
+interface Step<T> {
+  readonly next: Circuit;
+  /** Whether the tracker may have changed (it is serialised and written then). */
+  readonly tracker: boolean;
+  readonly result: T;
+}
+
+export class FleetSync {
+  readonly #s: Settings;
+  readonly #store: BreakerStore;
+  readonly #name: string;
+  readonly #host: FleetHost;
+  readonly #observer: ((commit: Commit) => void) | undefined;
+  /** Scratch tracker the shared tracker is loaded into to compute a step. */
+  readonly #scratch: FailureTracker;
+  readonly #digest: string;
+  readonly #timeout: number;
+  readonly #resyncInterval: number;
+  readonly #warned = new Set<string>();
+  /** This instance's id in the records it writes. */
+  readonly #id = Math.random().toString(36).slice(2, 10);
+
+  /** The last shared record seen, and its circuit. */
+  #rec: SharedRecord | undefined;
+  #shared: Circuit | undefined;
+  /** Consecutive mode: the shared run of failures (-1: unknown or another mode). */
+  #sharedFailures = -1;
+  /** Store clock minus local clock, measured at the last answer (a lower bound, so estimates never run ahead). */
+  #offset = 0;
+  #lastContact = Number.NEGATIVE_INFINITY;
+  #reading: Promise<void> | undefined;
+
+  #batch: number[] = [];
+  /** The batch must go now: it holds a failure or a probe outcome, it is full, its time is up, or flush() was called. */
+  #due = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #flushing: Promise<void> | undefined;
+  #admitting = 0;
+
+  #fault = false;
+  #faultSince = 0;
+  #retryAt = 0;
+
+  constructor(s: Settings, store: BreakerStore, host: FleetHost, observer?: (commit: Commit) => void) {
+    this.#s = s;
+    this.#store = store;
+    this.#name = s.name as string;
+    this.#host = host;
+    this.#observer = observer;
+    this.#scratch = createTracker(s);
+    this.#digest = settingsDigest(s);
+    this.#timeout = store.timeout ?? DEFAULT_STORE_TIMEOUT;
+    this.#resyncInterval = store.subscribe === undefined ? s.syncInterval : Math.max(s.syncInterval, RESYNC_WITH_SUBSCRIBER);
+    if (store.subscribe !== undefined) {
+      store.subscribe(this.#name, (record) => {
+        if (!this.#fault) this.#learn(record);
+      });
+    }
+    this.#sync();
+  }
+
+  /** Whether the store is answering (otherwise the breaker runs on its fallback). */
+  get active(): boolean {
+    return !this.#fault;
+  }
+
+  /** Outcomes, flushes and probe admissions not yet answered by the store. */
+  get pending(): boolean {
+    return this.#batch.length > 0 || this.#flushing !== undefined || this.#reading !== undefined || this.#admitting > 0;
+  }
+
+  /**
+   * Takes the outcome of a call. Returns `false` while the store is unreachable: the breaker then
+   * applies it to its local circuit itself.
+   */
+  record(outcome: Outcome, slow: boolean, probe: boolean, generation: number): boolean {
+    if (this.#fault) {
+      this.#tryRecover();
+      return false;
+    }
+    if (!probe) {
+      // A neutral closed-state call changes nothing; neither does a success while no failure is counted.
+      if (outcome === NEUTRAL || (outcome === SUCCESS && this.#quiet())) {
+        this.#maybeResync();
+        return true;
+      }
+    }
+    this.#batch.push(outcome | (slow ? SLOW_BIT : 0) | (probe ? PROBE_BIT : 0), generation);
+    // Failures and probe outcomes go at once: they may open or close the circuit for everyone.
+    if (probe || outcome === FAILURE || this.#batch.length >= MAX_BATCH * 2) {
+      this.#due = true;
+      this.#startFlush();
+    } else if (this.#flushing === undefined) this.#arm();
+    return true;
+  }
+
+  /** A rejection happened locally: the cached open-until may be stale, or the store may be back. */
+  touch(): void {
+    if (this.#fault) this.#tryRecover();
+    else this.#maybeResync();
+  }
+
+  /**
+   * Asks the store for a probe slot (the circuit is half-open locally; call only while `active`).
+   * At most `halfOpenProbes` calls fleet-wide hold one; the first starts the lease that `maxProbeWait` bounds.
+   */
+  async admitProbe(): Promise<ProbeTicket | undefined> {
+    if (this.#admitting + this.#host.circuit().probes >= this.#s.halfOpenProbes) {
+      return { admit: 'reject', generation: this.#host.circuit().generation };
+    }
+    this.#admitting++;
+    try {
+      return await this.#mutate<ProbeTicket>((base, now) => {
+        const c = advanceAll(base, now, this.#s);
+        const admit = admission(c, this.#s);
+        if (admit !== 'probe') return { next: c, tracker: false, result: { admit, generation: c.generation } };
+        const next = admitProbe(c, now, this.#s);
+        return { next, tracker: false, result: { admit, generation: next.generation } };
+      }, 'probe');
+    } catch (error) {
+      // Too many instances wrote at once: this caller is rejected fast, like any caller that loses the slot.
+      if (error instanceof ContentionError) return { admit: 'reject', generation: this.#host.circuit().generation };
+      this.#failed(error);
+      return undefined;
+    } finally {
+      this.#admitting--;
+    }
+  }
+
+  /** Applies a manual control to the shared circuit (the breaker already applied it locally). */
+  control(op: ControlOp): void {
+    if (this.#fault) return;
+    this.#mutate((base, now) => {
+      const c = advanceAll(base, now, this.#s);
+      if (op === 'forceOpen') return { next: forceOpen(c, now), tracker: false, result: undefined };
+      if (op === 'disable') return { next: disable(c, now), tracker: false, result: undefined };
+      return { next: close(c, this.#scratch, now, op === 'close' ? 'closed-manually' : 'reset'), tracker: true, result: undefined };
+    }, op).then(undefined, (error: unknown) => {
+      if (error instanceof ContentionError) {
+        this.#host.warn(`could not apply ${op}() fleet-wide: too many instances wrote at once; call it again`, { op });
+      } else this.#failed(error);
+    });
+  }
+
+  /** Writes every waiting outcome now; resolves when the store has them (or has failed). Never rejects. */
+  async flush(): Promise<void> {
+    // Outcomes recorded while an earlier write was under way go right after it (a few rounds at most).
+    for (let round = 0; round < 3 && this.#batch.length > 0; round++) {
+      this.#due = true;
+      this.#startFlush();
+      await this.#flushing;
+    }
+    await this.#flushing;
+  }
+
+  /** One timer while outcomes wait, none otherwise; it never keeps the process alive. */
+  #arm(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#due = true;
+      this.#startFlush();
+    }, this.#s.syncInterval);
+    unref(this.#timer);
+  }
+
+  // ── flushing ─────────────────────────────────────────────────────────────
+
+  #startFlush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    // The drain awaits the store before it returns, so it clears `#flushing` only after this assignment.
+    if (this.#flushing === undefined && this.#batch.length > 0 && !this.#fault) this.#flushing = this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      await this.#drainBatches();
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  async #drainBatches(): Promise<void> {
+    while (this.#batch.length > 0 && !this.#fault) {
+      if (!this.#due) {
+        // Only successes arrived meanwhile: they wait for the timer (or the next failure).
+        this.#arm();
+        return;
+      }
+      this.#due = false;
+      const items = this.#batch;
+      this.#batch = [];
+      try {
+        await this.#mutate((base, now) => {
+          const start = advanceAll(base, now, this.#s);
+          let c = start;
+          // The tracker changes only while closed, or when a trial closes the circuit (which resets it).
+          let touched = false;
+          for (let i = 0; i < items.length; i += 2) {
+            const code = items[i] as number;
+            const probe = (code & PROBE_BIT) !== 0;
+            if (c.state === 'closed') touched = true;
+            c = settle(c, this.#scratch, (code & 3) as Outcome, (code & SLOW_BIT) !== 0, probe, items[i + 1] as number, now, this.#s);
+          }
+          return { next: c, tracker: touched || (c.state === 'closed' && c !== start), result: items };
+        }, 'outcomes');
+      } catch (error) {
+        if (error instanceof ContentionError) {
+          // Many instances wrote at once: keep the outcomes, oldest first, for the next flush.
+          this.#batch = items.concat(this.#batch);
+          this.#arm();
+          return;
+        }
+        this.#batch = items.concat(this.#batch);
+        this.#failed(error);
+      }
+    }
+  }
+
+  // ── the compare-and-set loop ─────────────────────────────────────────────
+
+  /**
+   * Computes a step from the shared record and writes it if nobody wrote in between; on a
+   * conflict the store returns the winner's record and the step is computed again from it.
+   */
+  async #mutate<T>(compute: (base: Circuit, now: number) => Step<T>, kind: 'outcomes' | 'probe' | ControlOp): Promise<T> {
+    // A record just read carries the store's clock exactly; a cached one needs the estimate.
+    let fresh = this.#rec === undefined;
+    let rec = this.#rec ?? (await this.#read());
+    for (let attempt = 0; ; attempt++) {
+      const now = Math.max(fresh ? rec.now : this.#s.clock.now() + this.#offset, rec.at);
+      const base = decodeCircuit(rec.circuit) ?? initialCircuit(now);
+      this.#scratch.reset();
+      const snapshot = decodeTracker(rec.tracker);
+      if (snapshot !== undefined) this.#scratch.restore(snapshot, now, identity);
+      const step = compute(base, now);
+      const tracker = step.tracker ? JSON.stringify(this.#scratch.toJSON(now, identity)) : rec.tracker;
+      if (step.next === base && tracker === rec.tracker) {
+        this.#notify(kind, step.result, { version: rec.version, written: false, now, next: base });
+        return step.result;
+      }
+      if (attempt >= MAX_ATTEMPTS) throw new ContentionError();
+      const circuit = encodeCircuit(step.next);
+      const write = { circuit, tracker, settings: this.#digest, writer: this.#id, at: now, ttl: this.#ttl(step.next, now) };
+      const expected = rec.version;
+      const result = await this.#guard(() => this.#store.compareAndSet(this.#name, expected, write));
+      if (result.ok) {
+        this.#contact(result.now);
+        this.#learn({ version: result.version, now: result.now, ...write });
+        this.#notify(kind, step.result, { version: result.version, written: true, now, next: step.next });
+        return step.result;
+      }
+      rec = result.current;
+      fresh = true;
+      this.#contact(rec.now);
+      this.#learn(rec);
+    }
+  }
+
+  #notify(
+    kind: 'outcomes' | 'probe' | ControlOp,
+    result: unknown,
+    commit: { version: string; written: boolean; now: number; next: Circuit },
+  ): void {
+    const observer = this.#observer;
+    if (observer === undefined) return;
+    if (kind === 'outcomes') observer({ kind, items: result as number[], ...commit });
+    else if (kind === 'probe') observer({ kind, admit: (result as ProbeTicket).admit, ...commit });
+    else observer({ kind: 'control', op: kind, ...commit });
+  }
+
+  /** How long the record must outlive its last write: past the open time and a probe lease. */
+  #ttl(c: Circuit, now: number): number {
+    const lease = this.#s.maxProbeWait;
+    if (c.state === 'open') return Math.ceil(c.openUntil - now + 2 * lease);
+    return Math.ceil(2 * lease);
+  }
+
+  // ── reading and adopting the shared record ───────────────────────────────
+
+  async #read(): Promise<SharedRecord> {
+    const rec = await this.#guard(() => this.#store.read(this.#name));
+    this.#contact(rec.now);
+    return rec;
+  }
+
+  /** Reads the shared record in the background and adopts it. */
+  #sync(): Promise<void> {
+    this.#reading ??= this.#read().then(
+      (rec) => {
+        this.#reading = undefined;
+        this.#learn(rec);
+      },
+      (error: unknown) => {
+        this.#reading = undefined;
+        this.#failed(error);
+      },
+    );
+    return this.#reading;
+  }
+
+  #maybeResync(): void {
+    if (this.#reading === undefined && this.#s.clock.now() - this.#lastContact >= this.#resyncInterval) this.#sync();
+  }
+
+  /** The store answered: measure the offset between its clock and ours. */
+  #contact(storeNow: number): void {
+    const local = this.#s.clock.now();
+    this.#offset = storeNow - local;
+    this.#lastContact = local;
+  }
+
+  /** Takes a record newer than the one known (messages and answers may cross) and mirrors it into the local circuit and tracker. */
+  #learn(rec: SharedRecord): void {
+    const known = this.#rec;
+    if (known !== undefined) {
+      // Versions only grow; a missing record counts only if it was seen after what we know (flushed or expired).
+      if (rec.version === '' ? rec.now <= known.now : Number(rec.version) <= Number(known.version)) return;
+    }
+    this.#rec = rec;
+    if (rec.settings !== '' && rec.settings !== this.#digest && !this.#warned.has(rec.settings)) {
+      this.#warned.add(rec.settings);
+      this.#host.warn('instances sharing this breaker have different settings; each computes with its own', {
+        ours: this.#digest,
+        theirs: rec.settings,
+      });
+    }
+    const local = this.#s.clock.now();
+    const shared = decodeCircuit(rec.circuit) ?? initialCircuit(local + this.#offset);
+    this.#shared = shared;
+    const tracker = decodeTracker(rec.tracker);
+    this.#sharedFailures =
+      this.#s.mode !== 'consecutive' ? -1 : tracker?.kind === 'consecutive' ? tracker.failures : tracker === undefined ? 0 : -1;
+    const host = this.#host;
+    host.tracker.reset();
+    if (tracker !== undefined) host.tracker.restore(tracker, local, (t) => t - this.#offset);
+    host.adopt(advanceAll(this.#toLocal(shared), local, this.#s), rec.writer === this.#id ? 'local' : 'remote');
+  }
+
+  /** The shared circuit with its times moved from the store's clock to the local one. */
+  #toLocal(c: Circuit): Circuit {
+    const o = this.#offset;
+    return {
+      ...c,
+      since: c.since - o,
+      openUntil: c.openUntil === 0 ? 0 : c.openUntil - o,
+      probeDeadline: c.probeDeadline === 0 ? 0 : c.probeDeadline - o,
+    };
+  }
+
+  /** Consecutive mode, closed, nothing counted, nothing waiting: a success cannot change the shared record. */
+  #quiet(): boolean {
+    return (
+      this.#sharedFailures === 0 &&
+      this.#shared?.state === 'closed' &&
+      this.#batch.length === 0 &&
+      this.#flushing === undefined &&
+      this.#host.circuit().generation === this.#shared.generation
+    );
+  }
+
+  // ── faults ───────────────────────────────────────────────────────────────
+
+  /** Runs a store operation under the store's timeout; a synchronous throw counts as a failure too. */
+  #guard<T>(op: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new StoreTimeoutError(`breakwater: the store did not answer within ${this.#timeout} ms`)),
+        this.#timeout,
+      );
+      unref(timer);
+      let pending: Promise<T>;
+      try {
+        pending = Promise.resolve(op());
+      } catch (error) {
+        clearTimeout(timer);
+        reject(error);
+        return;
+      }
+      pending.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** The store failed: fall back once, report once, and hand waiting outcomes to the local circuit. */
+  #failed(error: unknown): void {
+    const now = this.#s.clock.now();
+    this.#retryAt = now + Math.max(this.#s.syncInterval, 1_000);
+    if (this.#fault) return;
+    this.#fault = true;
+    this.#faultSince = now;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    const items = this.#batch;
+    this.#batch = [];
+    const host = this.#host;
+    const policy = this.#s.onStoreError;
+    if (policy === 'local') {
+      for (let i = 0; i < items.length; i += 2) {
+        const code = items[i] as number;
+        host.settleLocally((code & 3) as Outcome, (code & SLOW_BIT) !== 0, (code & PROBE_BIT) !== 0, items[i + 1] as number);
+      }
+    } else {
+      host.adopt(policy === 'fail-open' ? disable(host.circuit(), now) : forceOpen(host.circuit(), now), 'local');
+    }
+    host.storeError(error, policy);
+  }
+
+  /** During a fault, calls retry the store at most once per retry delay; no timer waits for it. */
+  #tryRecover(): void {
+    const now = this.#s.clock.now();
+    if (this.#reading !== undefined || now < this.#retryAt) return;
+    this.#retryAt = now + Math.max(this.#s.syncInterval, 1_000);
+    this.#reading = this.#read().then(
+      (rec) => {
+        this.#reading = undefined;
+        this.#fault = false;
+        this.#rec = undefined; // adopt the shared record whatever version was known before
+        this.#learn(rec);
+        this.#host.storeRecovered(this.#s.clock.now() - this.#faultSince);
+      },
+      () => {
+        this.#reading = undefined;
+      },
+    );
+  }
+}
+
+/** Applies every time-driven transition due at `now`. */
+function advanceAll(c: Circuit, now: number, s: Settings): Circuit {
+  for (let next = advance(c, now, s); next !== c; next = advance(c, now, s)) c = next;
+  return c;
+}

@@ -1,0 +1,75 @@
+/**
+ * One small surface over the two Redis clients we support, told apart by shape:
+ * ioredis (`call(command, ...args)`, `subscribe(channel)` + `'message'` events) and
+ * node-redis (`sendCommand(args)`, `subscribe(channel, listener)`).
+ */
+
+/** The shape of an ioredis client that we use. */
+export interface IoRedisLike {
+  call(command: string, ...args: string[]): Promise<unknown>;
+}
+
+/** The shape of a node-redis client that we use. */
+export interface NodeRedisLike {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** An ioredis or node-redis client. */
+export type RedisClientLike = IoRedisLike | NodeRedisLike;
+
+/** An ioredis connection used for subscriptions. */
+export interface IoRedisSubscriberLike {
+  subscribe(...channels: string[]): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+}
+
+/** A node-redis connection used for subscriptions. */
+export interface NodeRedisSubscriberLike {
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+}
+
+/** A dedicated ioredis or node-redis connection for change messages. */
+export type RedisSubscriberLike = IoRedisSubscriberLike | NodeRedisSubscriberLike;
+
+/** Sends one command and returns its reply. */
+export type Send = (args: string[]) => Promise<unknown>;
+
+/** Subscribes to a channel; `onMessage` gets every message on it. */
+export type Subscribe = (channel: string, onMessage: (message: string) => void) => Promise<unknown>;
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
+
+function isIoRedis(client: unknown): client is IoRedisLike & IoRedisSubscriberLike {
+  return isObject(client) && typeof client.call === 'function';
+}
+
+function isNodeRedis(client: unknown): client is NodeRedisLike & NodeRedisSubscriberLike {
+  return isObject(client) && typeof client.sendCommand === 'function' && typeof client.call !== 'function';
+}
+
+/** The command function of `client`; a `TypeError` naming `option` for anything else. */
+export function commandsOf(client: unknown, option: string): Send {
+  if (isIoRedis(client)) return (args) => client.call(args[0] as string, ...args.slice(1));
+  if (isNodeRedis(client)) return (args) => client.sendCommand(args);
+  throw new TypeError(
+    `breakwater/redis: option "${option}" must be an ioredis or node-redis client; got ${client === null ? 'null' : typeof client}`,
+  );
+}
+
+/** The subscribe function of a dedicated subscriber connection. */
+export function subscriptionsOf(client: unknown, option: string): Subscribe {
+  if (isIoRedis(client) && typeof client.on === 'function' && typeof client.subscribe === 'function') {
+    const handlers = new Map<string, (message: string) => void>();
+    client.on('message', (channel, message) => handlers.get(channel)?.(message));
+    return (channel, onMessage) => {
+      handlers.set(channel, onMessage);
+      return client.subscribe(channel);
+    };
+  }
+  if (isNodeRedis(client) && typeof client.subscribe === 'function') {
+    return (channel, onMessage) => client.subscribe(channel, (message) => onMessage(message));
+  }
+  throw new TypeError(
+    `breakwater/redis: option "${option}" must be an ioredis or node-redis client for subscriptions; got ${client === null ? 'null' : typeof client}`,
+  );
+}

@@ -1,0 +1,14 @@
+/**
+ * breakwater/redis: fleet mode on Redis. Pass a `RedisStore` as the breaker's `store`, and every
+ * instance with the same `name` shares one breaker.
+ * @packageDocumentation
+ */
+export type {
+  IoRedisLike,
+  IoRedisSubscriberLike,
+  NodeRedisLike,
+  NodeRedisSubscriberLike,
+  RedisClientLike,
+  RedisSubscriberLike,
+} from './client.js';
+export { RedisStore, type RedisStoreOptions } from './store.js';

@@ -1,0 +1,191 @@
+import type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from '../store.js';
+import { commandsOf, type RedisClientLike, type RedisSubscriberLike, type Send, type Subscribe, subscriptionsOf } from './client.js';
+import { COMPARE_AND_SET, READ, type Script } from './scripts.js';
+
+/** Options of `RedisStore`. */
+export interface RedisStoreOptions {
+  /** An ioredis or node-redis client the app already has (connected). */
+  readonly client: RedisClientLike;
+  /**
+   * A second, dedicated connection for change messages (ioredis: `client.duplicate()`;
+   * node-redis: `await client.duplicate().connect()`). Without it, instances re-read the
+   * shared state at most once per `syncInterval` while they have calls.
+   */
+  readonly subscriber?: RedisSubscriberLike;
+  /** Prefix of the keys and the change channel (default `'breakwater'`). Keys are `{prefix:name}`. */
+  readonly prefix?: string;
+  /** Ms after which a Redis call counts as failed (default 250). */
+  readonly timeout?: number;
+  /** Ms a breaker's key lives after its last write: an abandoned breaker's key expires (default one day). */
+  readonly ttl?: number;
+}
+
+const DAY = 86_400_000;
+
+function positive(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || value === Number.POSITIVE_INFINITY) {
+    throw new RangeError(`breakwater/redis: option "${option}" must be a number > 0; got ${String(value)}`);
+  }
+  return value;
+}
+
+const text = (x: unknown): string => (typeof x === 'string' ? x : x === null || x === undefined ? '' : String(x));
+
+/** Redis TIME (seconds, microseconds) in ms. */
+const toMs = (seconds: unknown, micros: unknown): number => Number(text(seconds)) * 1000 + Number(text(micros)) / 1000;
+
+/**
+ * A `BreakerStore` on Redis (or Valkey, ElastiCache, Upstash over TCP): one hash per breaker,
+ * keyed `{prefix:name}` (a single hash slot, so Redis Cluster-safe), written only through
+ * compare-and-set scripts, with changes published on the channel `prefix:changes`.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { CircuitBreaker } from 'breakwater';
+ * import { RedisStore } from 'breakwater/redis';
+ *
+ * const client = new Redis(process.env.REDIS_URL);
+ * const store = new RedisStore({ client, subscriber: client.duplicate() });
+ * const breaker = new CircuitBreaker({ name: 'quotes-api', store, failureThreshold: 5, recoveryTimeout: 30_000 });
+ * ```
+ */
+export class RedisStore implements BreakerStore {
+  readonly timeout: number;
+  readonly #send: Send;
+  readonly #subscribe: Subscribe | undefined;
+  readonly #prefix: string;
+  readonly #channel: string;
+  readonly #ttl: number;
+  /** Listeners by key; the channel is subscribed once, on the first listener. */
+  readonly #listeners = new Map<string, Set<(record: SharedRecord) => void>>();
+  #subscribed: Promise<unknown> | undefined;
+
+  /** @throws {TypeError | RangeError} for a missing or unknown client or an invalid option. */
+  constructor(options: RedisStoreOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('breakwater/redis: RedisStore needs an options object: new RedisStore({ client })');
+    }
+    this.#send = commandsOf(options.client, 'client');
+    this.#subscribe = options.subscriber === undefined ? undefined : subscriptionsOf(options.subscriber, 'subscriber');
+    const prefix = options.prefix ?? 'breakwater';
+    if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
+      throw new TypeError(`breakwater/redis: option "prefix" must be a non-empty string without braces; got ${String(prefix)}`);
+    }
+    this.#prefix = prefix;
+    this.#channel = `${prefix}:changes`;
+    this.timeout = positive('timeout', options.timeout, 250);
+    this.#ttl = positive('ttl', options.ttl, DAY);
+    // Without a subscriber connection there is nothing to subscribe with: breakers then re-read instead.
+    if (this.#subscribe === undefined) (this as { subscribe?: unknown }).subscribe = undefined;
+  }
+
+  /** The Redis key of breaker `name`: the whole key is the hash tag, so it maps to one slot. */
+  key(name: string): string {
+    return `{${this.#prefix}:${name}}`;
+  }
+
+  async read(name: string): Promise<SharedRecord> {
+    const r = (await this.#eval(READ, this.key(name), [])) as unknown[];
+    return {
+      now: toMs(r[0], r[1]),
+      version: text(r[2]),
+      circuit: text(r[3]),
+      tracker: text(r[4]),
+      settings: text(r[5]),
+      at: Number(text(r[6])) || 0,
+      writer: text(r[7]),
+    };
+  }
+
+  async compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult> {
+    const args = [
+      expected,
+      String(next.at),
+      next.circuit,
+      next.tracker,
+      next.settings,
+      String(Math.max(this.#ttl, Math.ceil(next.ttl))),
+      // Always published: other instances may hold subscribers even if this one does not.
+      this.#channel,
+      next.writer,
+    ];
+    const r = (await this.#eval(COMPARE_AND_SET, this.key(name), args)) as unknown[];
+    const now = toMs(r[1], r[2]);
+    if (text(r[0]) === '1') return { ok: true, version: text(r[3]), now };
+    return {
+      ok: false,
+      current: {
+        now,
+        version: text(r[3]),
+        circuit: text(r[4]),
+        tracker: text(r[5]),
+        settings: text(r[6]),
+        at: Number(text(r[7])) || 0,
+        writer: text(r[8]),
+      },
+    };
+  }
+
+  subscribe(name: string, listener: (record: SharedRecord) => void): () => void {
+    const key = this.key(name);
+    let set = this.#listeners.get(key);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(key, set);
+    }
+    set.add(listener);
+    this.#listen();
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(key);
+    };
+  }
+
+  /** Subscribes the channel once; a failed subscription is tried again by the next breaker that subscribes. */
+  #listen(): void {
+    const subscribe = this.#subscribe as Subscribe;
+    this.#subscribed ??= Promise.resolve()
+      .then(() => subscribe(this.#channel, (message) => this.#onMessage(message)))
+      .then(undefined, () => {
+        this.#subscribed = undefined;
+      });
+  }
+
+  /** `version, seconds, micros, at, settings, circuit, tracker, writer, key`: the key last, as it may hold anything. */
+  #onMessage(message: string): void {
+    const parts: string[] = [];
+    let from = 0;
+    for (let i = 0; i < 8; i++) {
+      const end = message.indexOf('\n', from);
+      if (end < 0) return;
+      parts.push(message.slice(from, end));
+      from = end + 1;
+    }
+    const listeners = this.#listeners.get(message.slice(from));
+    if (listeners === undefined) return;
+    const [version, seconds, micros, at, settings, circuit, tracker, writer] = parts as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const record: SharedRecord = { version, now: toMs(seconds, micros), at: Number(at) || 0, settings, circuit, tracker, writer };
+    for (const listener of listeners) listener(record);
+  }
+
+  /** EVALSHA, and EVAL when the server does not know the script yet (a restart, SCRIPT FLUSH, a new node). */
+  async #eval(script: Script, key: string, args: string[]): Promise<unknown> {
+    try {
+      return await this.#send(['EVALSHA', script.sha, '1', key, ...args]);
+    } catch (error) {
+      if (!String((error as { message?: unknown } | null)?.message).includes('NOSCRIPT')) throw error;
+      return this.#send(['EVAL', script.lua, '1', key, ...args]);
+    }
+  }
+}

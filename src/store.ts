@@ -1,0 +1,61 @@
+/**
+ * What a breaker needs from a shared store (fleet mode): storage primitives only.
+ * The rules stay in `transitions.ts`; each instance computes the next shared state
+ * itself and the store writes it only if nobody wrote in between.
+ *
+ * `breakwater/redis` provides `RedisStore`; any store with these primitives works.
+ */
+
+/** A breaker's shared record as the store holds it, read together with the store's clock. */
+export interface SharedRecord {
+  /** Opaque, increasing version of the record; `''` when the record does not exist (yet, or any more). */
+  readonly version: string;
+  /** The store's clock (ms since the epoch) when the record was read. The fleet's clock. */
+  readonly now: number;
+  /** The encoded circuit; `''` when absent. */
+  readonly circuit: string;
+  /** The encoded tracker; `''` when absent. */
+  readonly tracker: string;
+  /** Digest of the settings of the instance that wrote last; `''` when absent. */
+  readonly settings: string;
+  /** Store-clock time the record was computed at; 0 when absent. */
+  readonly at: number;
+  /** Id of the instance that wrote the record; `''` when absent. */
+  readonly writer: string;
+}
+
+/** What an instance writes. */
+export interface SharedWrite {
+  readonly circuit: string;
+  readonly tracker: string;
+  readonly settings: string;
+  /** Id of the writing instance, so it can tell its own writes from others' when they come back as messages. */
+  readonly writer: string;
+  /** Store-clock time the state was computed at. The store refuses the write if its clock is behind this. */
+  readonly at: number;
+  /** Ms after which the record expires if nobody writes it again (an abandoned breaker). */
+  readonly ttl: number;
+}
+
+/** Result of a compare-and-set: the new version, or the record that won instead (saving a read). */
+export type CompareAndSetResult =
+  | { readonly ok: true; readonly version: string; readonly now: number }
+  | { readonly ok: false; readonly current: SharedRecord };
+
+/**
+ * A shared store for fleet mode. Every operation is atomic on one breaker's record.
+ * Operations may reject (the store is down); the breaker never lets such a rejection reach a caller.
+ */
+export interface BreakerStore {
+  /** Ms after which an operation counts as failed (default 250). Keep it short: a slow store must not slow the fleet. */
+  readonly timeout?: number;
+  /** Reads the record of breaker `name` and the store's clock, atomically. */
+  read(name: string): Promise<SharedRecord>;
+  /**
+   * Writes `next` only if the record's version is still `expected` (`''`: the record must not exist)
+   * and the store's clock is not behind `next.at`; bumps the version and notifies subscribers.
+   */
+  compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult>;
+  /** Calls `listener` with every record written for `name` by any instance. Returns the unsubscribe function. */
+  subscribe?(name: string, listener: (record: SharedRecord) => void): () => void;
+}

@@ -1,0 +1,140 @@
+// What fleet mode costs: Redis round trips per 1,000 calls (closed steady state, open, mixed),
+// counted at the client. 1,000 calls over about one second, syncInterval 100 ms.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../../src/index.js';
+import { RedisStore } from '../../src/redis/index.js';
+import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Which calls fail: a fixed pseudo-random pattern with the given rate (the same in every run). */
+function failures(rate: number): (i: number) => boolean {
+  const pattern: boolean[] = [];
+  let x = 12345;
+  for (let i = 0; i < 1_000; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    pattern.push(x / 2147483648 < rate);
+  }
+  return (i) => pattern[i] === true;
+}
+
+describe.skipIf(!redisAvailable())('Redis round trips per 1,000 calls', () => {
+  let server: RedisServer;
+  let io: Redis;
+  let sub: Redis;
+  const figures: Record<string, number> = {};
+
+  beforeAll(async () => {
+    server = await startRedis();
+    io = new Redis({ port: server.port, host: '127.0.0.1' });
+    sub = io.duplicate();
+  });
+
+  afterAll(() => {
+    console.log('round trips per 1,000 calls', JSON.stringify(figures));
+    io?.disconnect();
+    sub?.disconnect();
+    server?.stop();
+  });
+
+  /** A store whose client counts the commands it sends. */
+  function counted(subscriber: boolean) {
+    const counter = { commands: 0 };
+    const client = {
+      call: (command: string, ...args: string[]) => {
+        counter.commands++;
+        return io.call(command, ...args);
+      },
+    };
+    const store = new RedisStore({ client, ...(subscriber ? { subscriber: sub } : {}), prefix: `cost-${Math.random()}` });
+    return { store, counter };
+  }
+
+  /** 1,000 calls in bursts of 10 every 10 ms; `fn(i)` decides each call. */
+  async function thousand(breaker: CircuitBreaker, fn: (i: number) => unknown) {
+    for (let i = 0; i < 1_000; i += 10) {
+      await Promise.allSettled(Array.from({ length: 10 }, (_, k) => breaker.execute(() => fn(i + k))));
+      await sleep(10);
+    }
+    await breaker.flush();
+  }
+
+  async function measure(
+    label: string,
+    subscriber: boolean,
+    options: Partial<CircuitBreakerOptions>,
+    fn: (i: number) => unknown,
+    setup?: (b: CircuitBreaker) => Promise<void>,
+  ) {
+    const { store, counter } = counted(subscriber);
+    const breaker = new CircuitBreaker({
+      name: 'cost',
+      store,
+      failureThreshold: 5,
+      recoveryTimeout: 60_000,
+      syncInterval: 100,
+      ...options,
+    });
+    const faults: unknown[] = [];
+    breaker.on('storeError', (e) => faults.push(e.error));
+    await breaker.flush();
+    await sleep(20);
+    if (setup) await setup(breaker);
+    const before = counter.commands;
+    await thousand(breaker, fn);
+    figures[label] = counter.commands - before;
+    expect(faults).toEqual([]);
+    return figures[label] as number;
+  }
+
+  const ok = () => 'ok';
+  const down = () => Promise.reject(new Error('down'));
+  const openIt = async (b: CircuitBreaker) => {
+    for (let i = 0; i < 5; i++) await b.execute(down).catch(() => {});
+    await b.flush();
+    expect(b.state).toBe('open');
+  };
+
+  it('closed, consecutive mode, successes: none', async () => {
+    expect(await measure('closed (consecutive), subscriber', true, {}, ok)).toBe(0);
+  });
+
+  it('closed without a subscriber: one re-read per syncInterval at most', async () => {
+    const n = await measure('closed (consecutive), no subscriber', false, {}, ok);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(15);
+  });
+
+  it('closed, rate mode: one write per flush', async () => {
+    const n = await measure(
+      'closed (rate window), subscriber',
+      true,
+      { failureThreshold: undefined, failureRateThreshold: 0.5, window: { type: 'count', size: 100 } },
+      ok,
+    );
+    expect(n).toBeLessThanOrEqual(30);
+  });
+
+  it('open: rejections use the cached open-until', async () => {
+    expect(await measure('open, subscriber', true, {}, ok, openIt)).toBe(0);
+    expect(await measure('open, no subscriber', false, {}, ok, openIt)).toBeLessThanOrEqual(15);
+  });
+
+  it('mixed: 2 % failures in consecutive mode', async () => {
+    const fails = failures(0.02);
+    const n = await measure('mixed 2 % failures, subscriber', true, {}, (i) => (fails(i) ? down() : 'ok'));
+    expect(n).toBeLessThanOrEqual(60);
+  });
+
+  it('mixed: 10 % failures in rate mode', async () => {
+    const fails = failures(0.1);
+    const n = await measure(
+      'mixed 10 % failures (rate window), subscriber',
+      true,
+      { failureThreshold: undefined, failureRateThreshold: 0.5, window: { type: 'count', size: 100 } },
+      (i) => (fails(i) ? down() : 'ok'),
+    );
+    expect(n).toBeLessThanOrEqual(150);
+  });
+});

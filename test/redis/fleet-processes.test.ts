@@ -1,0 +1,125 @@
+// A fleet of 20 processes, each with its own breaker and Redis client, calling one failing
+// HTTP upstream: the fleet stops after about failureThreshold failures in total, probes once
+// per recovery window, and every instance sees the circuit close soon after the upstream heals.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reports, startFleet, startUpstream, stopFleet, type Upstream, until, type Worker } from '../helpers/fleet.js';
+import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
+
+const N = 20;
+const THRESHOLD = 5;
+const RECOVERY = 1_000;
+const SYNC = 100;
+const WITHOUT_SUBSCRIBER = 4;
+
+describe.skipIf(!redisAvailable())(`a fleet of ${N} processes sharing one breaker`, () => {
+  let server: RedisServer;
+  let upstream: Upstream;
+  let workers: Worker[] = [];
+
+  beforeAll(async () => {
+    server = await startRedis();
+    upstream = await startUpstream();
+    workers = await startFleet(
+      N,
+      {
+        REDIS_PORT: String(server.port),
+        UPSTREAM_URL: upstream.url,
+        PREFIX: 'fleet',
+        THRESHOLD: String(THRESHOLD),
+        RECOVERY: String(RECOVERY),
+        SYNC: String(SYNC),
+        // Generous: this test is about the protocol on a busy 2-core machine, not about store faults (see faults.test.ts).
+        STORE_TIMEOUT: '2000',
+      },
+      WITHOUT_SUBSCRIBER,
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    await stopFleet(workers);
+    await upstream?.close();
+    server?.stop();
+  }, 30_000);
+
+  const firstAfter = (w: Worker, to: string, after: number) =>
+    w.messages.find((m) => m.type === 'state' && m.to === to && (m.at ?? 0) >= after);
+
+  it('stops after about failureThreshold upstream calls in total, probes once per window, and closes everywhere', async () => {
+    const go = Date.now();
+    for (const w of workers) w.send({ type: 'go' });
+
+    // 1. The fleet stops.
+    await until(() => workers.every((w) => firstAfter(w, 'open', go) !== undefined), 10_000);
+    const opened = Math.min(...workers.map((w) => firstAfter(w, 'open', go)?.at as number));
+    const allOpen = Math.max(...workers.map((w) => firstAfter(w, 'open', go)?.at as number));
+    // Calls still in flight when the last instance learned arrive a little later.
+    const stopped = allOpen + 100;
+    const beforeStop = upstream.hits.filter((t) => t < stopped).length;
+
+    // 2. Down for three more recovery windows: one upstream call (the probe) per window, fleet-wide.
+    const downUntil = opened + 3.5 * RECOVERY;
+    await new Promise((r) => setTimeout(r, downUntil - Date.now()));
+    const probes = upstream.hits.filter((t) => t >= stopped);
+    const gaps = probes.slice(1).map((t, i) => t - (probes[i] as number));
+
+    // 3. The upstream heals: the next probe closes the breaker, and every instance sees it.
+    upstream.mode = 'ok';
+    const healed = Date.now();
+    await until(() => workers.every((w) => firstAfter(w, 'closed', healed) !== undefined), 5 * RECOVERY);
+    const closingProbe = upstream.hits.find((t) => t >= healed) as number;
+    const closedAt = workers.map((w) => firstAfter(w, 'closed', healed)?.at as number);
+    const lag = Math.max(...closedAt) - Math.min(...closedAt);
+    const probesWhileHealing = upstream.hits.filter((t) => t >= healed && t < Math.min(...closedAt)).length;
+
+    const stats = await reports(workers);
+    const unhandled = workers.flatMap((w) => w.messages.filter((m) => m.type === 'unhandled'));
+    const figures = {
+      upstreamCallsBeforeFleetStopped: beforeStop,
+      localBreakersWouldMake: N * THRESHOLD,
+      overshoot: beforeStop - THRESHOLD,
+      openPropagationMs: allOpen - opened,
+      probesWhileDown: probes.length,
+      windowsWhileDown: 3,
+      probeGapsMs: gaps,
+      probesToClose: probesWhileHealing,
+      closeSeenByAllWithinMs: lag,
+      closingProbeToFirstCloseMs: Math.min(...closedAt) - closingProbe,
+      callsMade: stats.reduce((n, s) => n + (s.stats?.calls ?? 0), 0),
+      rejectedFast: stats.reduce((n, s) => n + (s.stats?.rejected ?? 0), 0),
+      storeFaults: workers.reduce((n, w) => n + w.messages.filter((m) => m.type === 'storeError').length, 0),
+    };
+    console.log('fleet figures', JSON.stringify(figures));
+    if (process.env.FLEET_DEBUG) {
+      console.log('open at', workers.map((w) => (firstAfter(w, 'open', go)?.at as number) - opened).join(' '));
+      console.log('hits', upstream.hits.map((t) => t - opened).join(' '));
+      for (const w of workers) {
+        console.log(
+          'W',
+          w.index,
+          w.messages
+            .filter((m) => m.type === 'state')
+            .slice(0, 4)
+            .map((m) => `${m.to}/${m.source}@${(m.at as number) - opened}`)
+            .join(' '),
+        );
+      }
+    }
+
+    expect(unhandled).toEqual([]);
+    expect(figures.storeFaults).toBe(0);
+    expect(stats.every((s) => s.stats?.storeErrorsSeen === 0)).toBe(true);
+    // About failureThreshold, not per process: the first wave (one call per instance, sent before any
+    // failure is known) plus at most about one more call per instance while the news travels.
+    expect(beforeStop).toBeGreaterThanOrEqual(THRESHOLD);
+    expect(beforeStop).toBeLessThanOrEqual(THRESHOLD + 2 * N);
+    expect(beforeStop).toBeLessThan(N * THRESHOLD);
+    // One probe per recovery window, fleet-wide (each failed probe reopens for a fresh window).
+    expect(probes.length).toBeGreaterThanOrEqual(2);
+    expect(probes.length).toBeLessThanOrEqual(3);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(RECOVERY * 0.9);
+    // One probe closes it, and every instance sees closed within a couple of sync intervals.
+    expect(probesWhileHealing).toBe(1);
+    expect(lag).toBeLessThanOrEqual(2 * SYNC + 50);
+    expect(stats.every((s) => s.state === 'closed')).toBe(true);
+  }, 60_000);
+});

@@ -1,0 +1,105 @@
+// One instance of the fleet test: its own breaker and Redis client, calling the shared upstream
+// in a loop and reporting transitions to the parent test over IPC.
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
+import { RedisStore } from '../../src/redis/index.js';
+
+const env = process.env;
+const port = Number(env.REDIS_PORT);
+const upstream = env.UPSTREAM_URL as string;
+const useIo = env.CLIENT === 'ioredis';
+const withSubscriber = env.SUBSCRIBER === '1';
+const send = (message: object) => process.send?.(message);
+
+let close: () => Promise<void>;
+let store: RedisStore;
+if (useIo) {
+  const client = new Redis({ port, host: '127.0.0.1', enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  const subscriber = withSubscriber ? client.duplicate() : undefined;
+  client.on('error', () => {});
+  subscriber?.on('error', () => {});
+  await Promise.all([client, subscriber].map((c) => c && new Promise((resolve) => c.once('ready', resolve))));
+  store = new RedisStore({ client, ...(subscriber ? { subscriber } : {}), prefix: env.PREFIX, timeout: Number(env.STORE_TIMEOUT ?? 250) });
+  close = async () => {
+    client.disconnect();
+    subscriber?.disconnect();
+  };
+} else {
+  const client = createClient({ url: `redis://127.0.0.1:${port}`, disableOfflineQueue: true });
+  client.on('error', () => {});
+  await client.connect();
+  const subscriber = withSubscriber ? client.duplicate() : undefined;
+  if (subscriber) {
+    subscriber.on('error', () => {});
+    await subscriber.connect();
+  }
+  store = new RedisStore({ client, ...(subscriber ? { subscriber } : {}), prefix: env.PREFIX, timeout: Number(env.STORE_TIMEOUT ?? 250) });
+  close = async () => {
+    await client.quit().catch(() => {});
+    await subscriber?.quit().catch(() => {});
+  };
+}
+
+const breaker = new CircuitBreaker({
+  name: 'upstream',
+  store,
+  failureThreshold: Number(env.THRESHOLD),
+  recoveryTimeout: Number(env.RECOVERY),
+  syncInterval: Number(env.SYNC),
+  maxProbeWait: 2_000,
+  timeout: 1_000,
+  isResultFailure: (r) => (r as Response).status >= 500,
+  logger: { info() {}, warn() {}, error() {} },
+});
+breaker.on('stateChange', (e) => send({ type: 'state', to: e.to, source: e.source, at: Date.now() }));
+breaker.on('storeError', () => send({ type: 'storeError', at: Date.now() }));
+breaker.on('storeRecovered', () => send({ type: 'storeRecovered', at: Date.now() }));
+
+let running = false;
+const stats = { calls: 0, ok: 0, failed: 0, rejected: 0, storeErrorsSeen: 0 };
+process.on('unhandledRejection', (reason) => send({ type: 'unhandled', reason: String(reason) }));
+
+async function loop(): Promise<void> {
+  while (running) {
+    stats.calls++;
+    try {
+      const res = await breaker.execute(async ({ signal }) => {
+        const r = await fetch(upstream, { signal });
+        await r.arrayBuffer();
+        return r;
+      });
+      if (res.status >= 500) stats.failed++;
+      else stats.ok++;
+    } catch (error) {
+      if (error instanceof CircuitOpenError) stats.rejected++;
+      else if (String((error as Error)?.name).startsWith('Store') || /redis|ECONNREFUSED|store/i.test(String(error))) {
+        stats.storeErrorsSeen++;
+      } else stats.failed++;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// The parent is gone (or stopped us): never outlive it.
+process.on('disconnect', () => process.exit(0));
+
+process.on('message', async (m: { type: string }) => {
+  if (m.type === 'go') {
+    running = true;
+    void loop();
+  } else if (m.type === 'report') {
+    send({ type: 'report', state: breaker.state, stats });
+  } else if (m.type === 'stop') {
+    running = false;
+    setTimeout(() => process.exit(0), 500).unref();
+    await new Promise((r) => setTimeout(r, 30));
+    await close();
+    process.disconnect?.();
+    process.exit(0);
+  }
+});
+
+// Ready once the first read of the shared state is in.
+await store.read('upstream');
+send({ type: 'ready' });

@@ -1,0 +1,259 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CircuitBreaker, type SharedRecord, type StateChangeEvent } from '../../src/index.js';
+import { RedisStore } from '../../src/redis/index.js';
+import { COMPARE_AND_SET, READ } from '../../src/redis/scripts.js';
+import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
+
+const available = redisAvailable();
+const until = async (check: () => boolean, ms = 2_000) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+const write = (circuit = '["closed",0,"initial",0,0,0,0,0,0]') => ({
+  circuit,
+  tracker: '{"kind":"consecutive","failures":0}',
+  settings: 'abcd1234',
+  writer: 'me',
+  at: 0,
+  ttl: 1_000,
+});
+
+describe('RedisStore scripts', () => {
+  it('carry the SHA-1 of their text (EVALSHA finds them)', () => {
+    for (const script of [READ, COMPARE_AND_SET]) expect(createHash('sha1').update(script.lua).digest('hex')).toBe(script.sha);
+  });
+});
+
+describe('RedisStore options', () => {
+  const fakeIo = { call: async () => null, subscribe: async () => 1, on: () => {} };
+  it('refuses a missing or unknown client', () => {
+    expect(() => new RedisStore(undefined as never)).toThrow(TypeError);
+    expect(() => new RedisStore({} as never)).toThrow(/option "client" must be an ioredis or node-redis client; got undefined/);
+    expect(() => new RedisStore({ client: null as never })).toThrow(/got null/);
+    expect(() => new RedisStore({ client: fakeIo, subscriber: {} as never })).toThrow(/option "subscriber"/);
+    expect(() => new RedisStore({ client: fakeIo, subscriber: null as never })).toThrow(/got null/);
+  });
+  it('refuses a bad prefix, timeout or ttl', () => {
+    expect(() => new RedisStore({ client: fakeIo, prefix: '' })).toThrow(/"prefix"/);
+    expect(() => new RedisStore({ client: fakeIo, prefix: 'a{b' })).toThrow(/"prefix"/);
+    expect(() => new RedisStore({ client: fakeIo, timeout: 0 })).toThrow(RangeError);
+    expect(() => new RedisStore({ client: fakeIo, ttl: Number.POSITIVE_INFINITY })).toThrow(/"ttl"/);
+    expect(() => new RedisStore({ client: fakeIo, timeout: '5' as never })).toThrow(/"timeout"/);
+  });
+  it('hash-tags the whole key, so a breaker maps to one cluster slot', () => {
+    expect(new RedisStore({ client: fakeIo }).key('quotes-api')).toBe('{breakwater:quotes-api}');
+    expect(new RedisStore({ client: fakeIo, prefix: 'app' }).key('x')).toBe('{app:x}');
+  });
+  it('has no subscribe without a subscriber, a short default timeout', () => {
+    const store = new RedisStore({ client: fakeIo });
+    expect(store.subscribe).toBeUndefined();
+    expect(store.timeout).toBe(250);
+  });
+  it('passes on errors other than NOSCRIPT', async () => {
+    const client = { call: vi.fn(async () => Promise.reject(new Error('ERR wrong'))) };
+    await expect(new RedisStore({ client } as never).read('x')).rejects.toThrow('ERR wrong');
+    expect(client.call).toHaveBeenCalledTimes(1);
+    const nullish = { call: async () => Promise.reject(null) };
+    await expect(new RedisStore({ client: nullish } as never).read('x')).rejects.toBeNull();
+  });
+  it('tries a failed subscription again with the next breaker', async () => {
+    let attempts = 0;
+    const subscriber = {
+      call: async () => null,
+      on: () => {},
+      subscribe: async () => {
+        attempts++;
+        if (attempts === 1) throw new Error('not now');
+        return 1;
+      },
+    };
+    const store = new RedisStore({ client: fakeIo, subscriber });
+    const off = store.subscribe?.('a', () => {});
+    await until(() => attempts === 1);
+    await new Promise((r) => setTimeout(r, 5));
+    store.subscribe?.('b', () => {});
+    await until(() => attempts === 2);
+    off?.();
+  });
+});
+
+describe.skipIf(!available)('RedisStore on a real Redis', () => {
+  let server: RedisServer;
+  let io: Redis;
+  let ioSub: Redis;
+  let nr: ReturnType<typeof createClient>;
+  let nrSub: ReturnType<typeof createClient>;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    io = new Redis({ port: server.port, host: '127.0.0.1' });
+    ioSub = io.duplicate();
+    nr = createClient({ url: server.url });
+    await nr.connect();
+    nrSub = nr.duplicate();
+    await nrSub.connect();
+  });
+
+  afterAll(async () => {
+    io?.disconnect();
+    ioSub?.disconnect();
+    await nr?.quit();
+    await nrSub?.quit();
+    server?.stop();
+  });
+
+  const clients = () =>
+    [
+      ['ioredis', io, ioSub],
+      ['node-redis', nr, nrSub],
+    ] as const;
+
+  for (const which of ['ioredis', 'node-redis'] as const) {
+    describe(which, () => {
+      const make = (options: { prefix?: string; subscribe?: boolean } = {}) => {
+        const [, client, subscriber] = clients().find(([n]) => n === which) as ReturnType<typeof clients>[number];
+        return new RedisStore({
+          client,
+          prefix: options.prefix ?? `t-${which}`,
+          ...(options.subscribe ? { subscriber } : {}),
+        });
+      };
+
+      it('reads a missing record with the server clock', async () => {
+        const r = await make().read('missing');
+        expect(r).toEqual(expect.objectContaining({ version: '', circuit: '', tracker: '', settings: '', at: 0, writer: '' }));
+        expect(Math.abs(r.now - Date.now())).toBeLessThan(1_000);
+      });
+
+      it('creates, then compare-and-sets, one version at a time', async () => {
+        const store = make();
+        const created = await store.compareAndSet('cas', '', write());
+        if (!created.ok) throw new Error('create failed');
+        expect(created.version).toMatch(/^\d{16}$/);
+        const read = await store.read('cas');
+        expect(read).toEqual(expect.objectContaining({ version: created.version, settings: 'abcd1234', writer: 'me' }));
+        const next = await store.compareAndSet('cas', created.version, write('["open",1,"failure-threshold",2,1,0,0,0,1]'));
+        if (!next.ok) throw new Error('cas failed');
+        expect(BigInt(next.version)).toBe(BigInt(created.version) + 1n);
+        const stale = await store.compareAndSet('cas', created.version, write());
+        expect(stale).toEqual({
+          ok: false,
+          current: expect.objectContaining({ version: next.version, circuit: '["open",1,"failure-threshold",2,1,0,0,0,1]' }),
+        });
+      });
+
+      it('refuses a write computed at a time the server has not reached', async () => {
+        const store = make();
+        const r = await store.compareAndSet('future', '', { ...write(), at: Date.now() + 60_000 });
+        expect(r.ok).toBe(false);
+      });
+
+      it('sets the expiry of an abandoned key (at least the write asks for)', async () => {
+        const store = new RedisStore({ client: clients().find(([n]) => n === which)?.[1] as Redis, prefix: `ttl-${which}`, ttl: 5_000 });
+        await store.compareAndSet('e', '', { ...write(), ttl: 20_000 });
+        const pttl = Number(await io.pttl(store.key('e')));
+        expect(pttl).toBeGreaterThan(15_000);
+        expect(pttl).toBeLessThanOrEqual(20_000);
+        const other = await store.compareAndSet('f', '', write());
+        expect(other.ok).toBe(true);
+        expect(Number(await io.pttl(store.key('f')))).toBeLessThanOrEqual(5_000);
+      });
+
+      it('loads its scripts again after SCRIPT FLUSH (NOSCRIPT → EVAL)', async () => {
+        const store = make();
+        await store.read('x');
+        await io.script('FLUSH');
+        await expect(store.read('x')).resolves.toEqual(expect.objectContaining({ version: '' }));
+      });
+
+      it('publishes every write to subscribers of that breaker, names with any characters included', async () => {
+        const store = make({ subscribe: true });
+        const name = 'odd\nname {x}';
+        const seen: SharedRecord[] = [];
+        const off = store.subscribe?.(name, (r) => seen.push(r));
+        store.subscribe?.('other', () => seen.push({} as SharedRecord));
+        await new Promise((r) => setTimeout(r, 50));
+        const r = await store.compareAndSet(name, '', write());
+        await until(() => seen.length === 1);
+        expect(seen[0]).toEqual(expect.objectContaining({ version: r.ok ? r.version : '?', writer: 'me', settings: 'abcd1234' }));
+        off?.();
+        off?.();
+        await store.compareAndSet(name, r.ok ? r.version : '', write());
+        await new Promise((r) => setTimeout(r, 30));
+        expect(seen).toHaveLength(1);
+      });
+
+      it('ignores malformed messages on its channel', async () => {
+        const store = make({ subscribe: true, prefix: `junk-${which}` });
+        const seen: SharedRecord[] = [];
+        store.subscribe?.('j', (r) => seen.push(r));
+        await new Promise((r) => setTimeout(r, 50));
+        await io.publish(`junk-${which}:changes`, 'garbage');
+        await io.publish(`junk-${which}:changes`, '1\n2\n3\n4\n5\n6\n7\n8\n{junk-x:nobody}');
+        await new Promise((r) => setTimeout(r, 50));
+        expect(seen).toEqual([]);
+      });
+    });
+  }
+
+  it('one breaker shared by an ioredis instance and a node-redis instance', async () => {
+    const a = new CircuitBreaker({
+      name: 'mixed',
+      store: new RedisStore({ client: io, subscriber: ioSub, prefix: 'mix' }),
+      failureThreshold: 2,
+      recoveryTimeout: 200,
+    });
+    const b = new CircuitBreaker({
+      name: 'mixed',
+      store: new RedisStore({ client: nr, subscriber: nrSub, prefix: 'mix' }),
+      failureThreshold: 2,
+      recoveryTimeout: 200,
+    });
+    const seen: StateChangeEvent[] = [];
+    b.on('stateChange', (e) => seen.push(e));
+    await new Promise((r) => setTimeout(r, 50));
+    await a.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    await b.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    await until(() => a.state === 'open' && b.state === 'open');
+    await until(() => a.state === 'half-open', 1_000);
+    // Probes that take a while: the second call meets the first's lease, not a closed circuit.
+    const slow = (v: string) => () => new Promise<string>((r) => setTimeout(() => r(v), 50));
+    const results = await Promise.allSettled([a.execute(slow('a')), b.execute(slow('b'))]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    await until(() => a.state === 'closed' && b.state === 'closed');
+    expect(seen.map((e) => `${e.from}>${e.to}`)).toEqual(['closed>open', 'open>half-open', 'half-open>closed']);
+  });
+});
+
+describe('RedisStore replies and listeners', () => {
+  it('reads numbers and nulls in replies as text', async () => {
+    const client = { sendCommand: async () => [1700000000, 5, null, undefined, 'c', 't', 's', 7] };
+    const r = await new RedisStore({ client }).read('x');
+    expect(r).toEqual({ now: 1700000000000.005, version: '', circuit: '', tracker: 'c', settings: 't', at: 0, writer: '7' });
+  });
+
+  it('keeps the other listeners of a breaker when one unsubscribes', async () => {
+    const handlers: ((message: string, channel: string) => void)[] = [];
+    const subscriber = {
+      sendCommand: async () => null,
+      subscribe: async (_channel: string, listener: (message: string, channel: string) => void) => {
+        handlers.push(listener);
+      },
+    };
+    const store = new RedisStore({ client: { sendCommand: async () => null }, subscriber });
+    const seen: string[] = [];
+    const offA = store.subscribe?.('n', () => seen.push('a'));
+    store.subscribe?.('n', () => seen.push('b'));
+    await new Promise((r) => setTimeout(r, 5));
+    offA?.();
+    handlers[0]?.(`5\n1\n0\n0\ns\nc\nt\nw\n${store.key('n')}`, 'breakwater:changes');
+    expect(seen).toEqual(['b']);
+  });
+});
