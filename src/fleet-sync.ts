@@ -265,48 +265,49 @@ export class FleetSync {
     if (this.#flushing === undefined && this.#batch.length > 0 && !this.#fault) this.#flushing = this.#drain();
   }
 
+  /**
+   * Writes batches until none is due. The last check of the batch and the clearing of `#flushing`
+   * run in one synchronous step: an outcome recorded in between would find `#flushing` still set,
+   * start no flush and arm no timer, and wait for the next outcome (a fast caller lands there).
+   */
   async #drain(): Promise<void> {
     try {
-      await this.#drainBatches();
-    } finally {
-      this.#flushing = undefined;
-    }
-  }
-
-  async #drainBatches(): Promise<void> {
-    while (this.#batch.length > 0 && !this.#fault) {
-      if (!this.#due) {
-        // Only successes arrived meanwhile: they wait for the timer (or the next failure).
-        this.#arm();
-        return;
-      }
-      this.#due = false;
-      const items = this.#batch;
-      this.#batch = [];
-      try {
-        await this.#mutate((base, now) => {
-          const start = advanceAll(base, now, this.#s);
-          let c = start;
-          // The tracker changes only while closed, or when a trial closes the circuit (which resets it).
-          let touched = false;
-          for (let i = 0; i < items.length; i += 2) {
-            const code = items[i] as number;
-            const probe = (code & PROBE_BIT) !== 0;
-            if (c.state === 'closed') touched = true;
-            c = settle(c, this.#scratch, (code & 3) as Outcome, (code & SLOW_BIT) !== 0, probe, items[i + 1] as number, now, this.#s);
-          }
-          return { next: c, tracker: touched || (c.state === 'closed' && c !== start), result: items };
-        }, 'outcomes');
-      } catch (error) {
-        if (error instanceof ContentionError) {
-          // Many instances wrote at once: keep the outcomes, oldest first, for the next flush.
-          this.#batch = items.concat(this.#batch);
+      while (this.#batch.length > 0 && !this.#fault) {
+        if (!this.#due) {
+          // Only successes arrived meanwhile: they wait for the timer (or the next failure).
           this.#arm();
           return;
         }
-        this.#batch = items.concat(this.#batch);
-        this.#failed(error);
+        this.#due = false;
+        const items = this.#batch;
+        this.#batch = [];
+        try {
+          await this.#mutate((base, now) => {
+            const start = advanceAll(base, now, this.#s);
+            let c = start;
+            // The tracker changes only while closed, or when a trial closes the circuit (which resets it).
+            let touched = false;
+            for (let i = 0; i < items.length; i += 2) {
+              const code = items[i] as number;
+              const probe = (code & PROBE_BIT) !== 0;
+              if (c.state === 'closed') touched = true;
+              c = settle(c, this.#scratch, (code & 3) as Outcome, (code & SLOW_BIT) !== 0, probe, items[i + 1] as number, now, this.#s);
+            }
+            return { next: c, tracker: touched || (c.state === 'closed' && c !== start), result: items };
+          }, 'outcomes');
+        } catch (error) {
+          // Keep the outcomes, oldest first: for the next flush, or for the local circuit.
+          this.#batch = items.concat(this.#batch);
+          if (error instanceof ContentionError) {
+            // Many instances wrote at once: try again at the next flush.
+            this.#arm();
+            return;
+          }
+          this.#failed(error);
+        }
       }
+    } finally {
+      this.#flushing = undefined;
     }
   }
 
