@@ -72,7 +72,11 @@ export interface StoreOperations {
  * than writing `join` yourself.
  */
 export interface BreakerStore extends StoreOperations {
-  /** Starts keeping one breaker in step with its shared record; called once, by the breaker's constructor. */
+  /**
+   * Starts keeping one breaker in step with its shared record; called once, by the breaker's constructor.
+   * `SharedStore` implements it; its arguments are the breaker's internals, not a public API.
+   * @internal
+   */
   join(settings: Settings, host: FleetHost): FleetLink;
 }
 
