@@ -7,6 +7,7 @@ export default defineConfig({
     'opentelemetry/index': 'src/opentelemetry/index.ts',
     'fetch/index': 'src/fetch/index.ts',
     'redis/index': 'src/redis/index.ts',
+    'fleet/index': 'src/fleet/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -15,6 +16,6 @@ export default defineConfig({
   target: 'es2022',
   treeshake: true,
   tsconfig: 'tsconfig.build.json',
-  // The integrations import the core by its package name, so they share the one copy of its classes.
-  external: ['breakwater'],
+  // The integrations import the core (and breakwater/redis the fleet engine) by package name, so they share one copy.
+  external: ['breakwater', 'breakwater/fleet'],
 });

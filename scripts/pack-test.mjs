@@ -12,7 +12,9 @@ const esm = `
 import { BreakerRegistry, CircuitBreaker, CircuitOpenError } from 'breakwater';
 import { createBreakerFetch } from 'breakwater/fetch';
 import { instrumentOpenTelemetry } from 'breakwater/opentelemetry';
+import { SharedStore, sharedStore } from 'breakwater/fleet';
 import { instrumentPrometheus } from 'breakwater/prometheus';
+import { RedisStore } from 'breakwater/redis';
 import { Registry } from 'prom-client';
 
 const breaker = new CircuitBreaker({ name: 'esm', failureThreshold: 1 });
@@ -24,7 +26,16 @@ const error = await breaker.execute(() => 1).catch((e) => e);
 if (!(error instanceof CircuitOpenError)) throw new Error('expected CircuitOpenError');
 if (!(await register.metrics()).includes('breakwater_calls_total{breaker="esm",outcome="rejected"} 1')) throw new Error('no metrics');
 if (!(createBreakerFetch().registry instanceof BreakerRegistry)) throw new Error('two copies of the core');
-console.log('esm ok', breaker.state);
+// breakwater/redis without a server: a client that is down never reaches the caller.
+const store = new RedisStore({ client: { call: () => Promise.reject(new Error('ECONNREFUSED')) }, timeout: 50 });
+if (!(store instanceof SharedStore) || typeof sharedStore !== 'function') throw new Error('two copies of SharedStore');
+const faults = [];
+const shared = new CircuitBreaker({ name: 'esm-fleet', store, logger: { info() {}, warn() {}, error: (r) => faults.push(r.event) } });
+if ((await shared.execute(() => 42)) !== 42) throw new Error('a store fault reached the caller');
+await shared.flush();
+await new Promise((resolve) => setTimeout(resolve, 10));
+if (faults.join() !== 'breaker.storeError') throw new Error('store fault not reported once: ' + faults);
+console.log('esm ok', breaker.state, shared.state);
 `;
 
 const cjs = `
@@ -32,6 +43,8 @@ const { BreakerRegistry, CircuitBreaker, CircuitOpenError } = require('breakwate
 const { createBreakerFetch } = require('breakwater/fetch');
 const { instrumentPrometheus } = require('breakwater/prometheus');
 const { instrumentOpenTelemetry } = require('breakwater/opentelemetry');
+const { SharedStore } = require('breakwater/fleet');
+const { RedisStore } = require('breakwater/redis');
 const { Registry } = require('prom-client');
 
 (async () => {
@@ -44,6 +57,10 @@ const { Registry } = require('prom-client');
   if (!(error instanceof CircuitOpenError)) throw new Error('expected CircuitOpenError');
   if (!(await register.metrics()).includes('breakwater_calls_total{breaker="cjs",outcome="rejected"} 1')) throw new Error('no metrics');
   if (!(createBreakerFetch().registry instanceof BreakerRegistry)) throw new Error('two copies of the core');
+  const store = new RedisStore({ client: { sendCommand: () => Promise.reject(new Error('ECONNREFUSED')) }, timeout: 50 });
+  if (!(store instanceof SharedStore)) throw new Error('two copies of SharedStore');
+  const shared = new CircuitBreaker({ name: 'cjs-fleet', store, logger: { info() {}, warn() {}, error() {} } });
+  if ((await shared.execute(() => 42)) !== 42) throw new Error('a store fault reached the caller');
   console.log('cjs ok', breaker.state);
 })().catch((error) => {
   console.error(error);
@@ -54,6 +71,8 @@ const { Registry } = require('prom-client');
 const typescript = `
 import { BreakerRegistry, CircuitBreaker, CircuitOpenError, type CircuitState, circuit, circuitOf } from 'breakwater';
 import { type BreakerFetch, createBreakerFetch } from 'breakwater/fetch';
+import { type CompareAndSetResult, type SharedRecord, SharedStore } from 'breakwater/fleet';
+import { RedisStore } from 'breakwater/redis';
 import { instrumentOpenTelemetry } from 'breakwater/opentelemetry';
 import { createPrometheusMetrics } from 'breakwater/prometheus';
 
@@ -77,6 +96,18 @@ await inventory.count('a').catch(() => undefined);
 const open = await inventory.count('b').catch((e: unknown) => e);
 if (!(open instanceof CircuitOpenError) || circuitOf(Inventory.prototype.count)?.state !== 'open') throw new Error('decorator did not open');
 if (four !== 4 || state !== 'closed' || !(fetch.registry instanceof BreakerRegistry)) throw new Error('unexpected');
+class DownStore extends SharedStore {
+  async read(): Promise<SharedRecord> {
+    throw new Error('down');
+  }
+  async compareAndSet(): Promise<CompareAndSetResult> {
+    throw new Error('down');
+  }
+}
+const quiet = { info() {}, warn() {}, error() {} };
+const redis: SharedStore = new RedisStore({ client: { call: async () => [] } });
+const own = new CircuitBreaker({ name: 'ts-fleet', store: new DownStore(), logger: quiet });
+if ((await own.execute(() => 1)) !== 1 || !(redis instanceof SharedStore)) throw new Error('fleet entry points');
 console.log('typescript ok');
 `;
 

@@ -1,10 +1,9 @@
 import { Emitter } from './emitter.js';
 import { createOpenError, TimeoutError } from './errors.js';
-import { type ControlOp, FleetSync } from './fleet-sync.js';
 import { resolveOptions, type Settings } from './options.js';
 import { Rejection, rejectSoon } from './reject-soon.js';
 import { type CircuitSnapshot, parseSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
-import type { BreakerStore } from './store.js';
+import type { BreakerStore, ControlOp, FleetLink } from './store.js';
 import { createTracker } from './trackers/create.js';
 import type { FailureTracker } from './trackers/tracker.js';
 import {
@@ -61,8 +60,8 @@ export class CircuitBreaker {
   readonly #s: Settings;
   readonly #tracker: FailureTracker;
   #circuit: Circuit;
-  /** Fleet mode: keeps the circuit in step with the shared one in the store. */
-  readonly #fleet: FleetSync | undefined;
+  /** Fleet mode: the store's engine, which keeps the circuit in step with the shared one. */
+  readonly #fleet: FleetLink | undefined;
   #events: Emitter<BreakerEvents> | undefined;
   /** Whether calls must be timed: slow-call detection or a call-event listener needs the duration. */
   #timed: boolean;
@@ -417,7 +416,7 @@ export class CircuitBreaker {
   }
 
   #record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource, hint?: number): void {
-    if (this.#fleet?.record(outcome, slow, probe, generation)) return;
+    if (this.#fleet?.record(outcome, slow, probe, generation, hint)) return;
     const c = this.#circuit.state === 'half-open' ? this.#refresh() : this.#circuit;
     this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, time, this.#s, hint));
   }
@@ -515,8 +514,8 @@ export class CircuitBreaker {
 
   // ── fleet mode ───────────────────────────────────────────────────────────
 
-  #joinFleet(store: BreakerStore): FleetSync {
-    return new FleetSync(this.#s, store, {
+  #joinFleet(store: BreakerStore): FleetLink {
+    return store.join(this.#s, {
       circuit: () => this.#circuit,
       adopt: (next, source) => {
         const prev = this.#circuit;
@@ -524,9 +523,9 @@ export class CircuitBreaker {
         if (prev.state !== next.state) this.#transitioned(prev, next, source);
       },
       tracker: this.#tracker,
-      settleLocally: (outcome, slow, probe, generation) => {
+      settleLocally: (outcome, slow, probe, generation, hint) => {
         const c = this.#refresh();
-        this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, this.#s.clock.now(), this.#s));
+        this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, this.#s.clock.now(), this.#s, hint));
       },
       storeError: (error, fallback) => {
         if (this.#events?.has('storeError')) this.#events.emit('storeError', { name: this.#s.name, error, fallback });
@@ -551,7 +550,7 @@ export class CircuitBreaker {
 
   /** Half-open in fleet mode: the store decides which call, fleet-wide, is the probe. */
   async #probeFleet<T>(fn: (context: CallContext) => T | PromiseLike<T>, options: ExecuteOptions<T> | undefined): Promise<T> {
-    const ticket = await (this.#fleet as FleetSync).admitProbe();
+    const ticket = await (this.#fleet as FleetLink).admitProbe();
     // The store failed meanwhile: the fallback decides, on the local circuit.
     if (ticket === undefined) return this.execute(fn, options);
     if (ticket.admit === 'reject') {

@@ -8,7 +8,7 @@
  */
 import { decodeCircuit, decodeTracker, encodeCircuit, settingsDigest } from './fleet-codec.js';
 import type { Settings } from './options.js';
-import type { BreakerStore, SharedRecord } from './store.js';
+import type { ControlOp, FleetHost, FleetLink, ProbeTicket, SharedRecord, StoreOperations } from './store.js';
 import { createTracker } from './trackers/create.js';
 import type { FailureTracker } from './trackers/tracker.js';
 import {
@@ -27,38 +27,15 @@ import {
   SUCCESS,
   settle,
 } from './transitions.js';
-import type { StoreErrorPolicy } from './types.js';
 
-/** What fleet sync may see and do in its breaker. */
-export interface FleetHost {
-  /** The local circuit, as it is (no time-driven refresh). */
-  circuit(): Circuit;
-  /** Replaces the local circuit; reports a transition when the state differs. */
-  adopt(next: Circuit, source: 'local' | 'remote'): void;
-  /** The breaker's own tracker: mirrors the shared one, and carries on alone during a store fault. */
-  readonly tracker: FailureTracker;
-  /** Applies an outcome to the local circuit, as a breaker without a store would. */
-  settleLocally(outcome: Outcome, slow: boolean, probe: boolean, generation: number): void;
-  storeError(error: unknown, fallback: StoreErrorPolicy): void;
-  storeRecovered(downtime: number): void;
-  warn(message: string, extra: Record<string, unknown>): void;
-}
-
-/** What the store decided for a call that found the circuit half-open; `undefined` when the store failed. */
-export interface ProbeTicket {
-  readonly admit: Admission;
-  readonly generation: number;
-}
-
-/** Manual controls, which act on the shared circuit too. */
-export type ControlOp = 'forceOpen' | 'disable' | 'close' | 'reset';
+export type { ControlOp, FleetHost, ProbeTicket } from './store.js';
 
 /**
  * A step this instance computed against the store (for tests and diagnostics): written as `version`,
  * or, when it changed nothing, not written and computed from the record at `version`.
  */
 export type Commit = { readonly version: string; readonly written: boolean; readonly now: number; readonly next: Circuit } & (
-  | { readonly kind: 'outcomes'; readonly items: readonly number[] }
+  | { readonly kind: 'outcomes'; readonly items: readonly number[] /* code, generation, hint (-1: none) per outcome */ }
   | { readonly kind: 'probe'; readonly admit: Admission }
   | { readonly kind: 'control'; readonly op: ControlOp }
 );
@@ -71,9 +48,15 @@ const MAX_ATTEMPTS = 32;
 const RESYNC_WITH_SUBSCRIBER = 5_000;
 const DEFAULT_STORE_TIMEOUT = 250;
 
-/** Item codes in a batch: outcome in bits 0–1, slow in bit 2, probe in bit 3; each code followed by its generation. */
+/**
+ * A batch holds three numbers per outcome: a code (outcome in bits 0–1, slow in bit 2, probe in
+ * bit 3), the generation it was admitted under, and the failure's `retryAfterHint` (-1: none;
+ * the rules ignore a negative hint as they ignore a missing one).
+ */
 const SLOW_BIT = 4;
 const PROBE_BIT = 8;
+export const ITEM = 3;
+const NO_HINT = -1;
 
 class StoreTimeoutError extends Error {
   override readonly name = 'StoreTimeoutError';
@@ -95,9 +78,13 @@ interface Step<T> {
   readonly result: T;
 }
 
-export class FleetSync {
+/**
+ * The fleet engine: started by a store's `join` (see `SharedStore`), it runs beside one breaker
+ * and keeps its circuit in step with the shared record.
+ */
+export class FleetSync implements FleetLink {
   readonly #s: Settings;
-  readonly #store: BreakerStore;
+  readonly #store: StoreOperations;
   readonly #name: string;
   readonly #host: FleetHost;
   readonly #observer: ((commit: Commit) => void) | undefined;
@@ -131,7 +118,7 @@ export class FleetSync {
   #faultSince = 0;
   #retryAt = 0;
 
-  constructor(s: Settings, store: BreakerStore, host: FleetHost, observer?: (commit: Commit) => void) {
+  constructor(s: Settings, store: StoreOperations, host: FleetHost, observer?: (commit: Commit) => void) {
     this.#s = s;
     this.#store = store;
     this.#name = s.name as string;
@@ -149,7 +136,6 @@ export class FleetSync {
     this.#sync();
   }
 
-  /** Whether the store is answering (otherwise the breaker runs on its fallback). */
   get active(): boolean {
     return !this.#fault;
   }
@@ -160,10 +146,10 @@ export class FleetSync {
   }
 
   /**
-   * Takes the outcome of a call. Returns `false` while the store is unreachable: the breaker then
-   * applies it to its local circuit itself.
+   * Takes the outcome of a call, with a failure's `retryAfterHint`. Returns `false` while the store
+   * is unreachable: the breaker then applies it to its local circuit itself.
    */
-  record(outcome: Outcome, slow: boolean, probe: boolean, generation: number): boolean {
+  record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, hint?: number): boolean {
     if (this.#fault) {
       this.#tryRecover();
       return false;
@@ -175,9 +161,9 @@ export class FleetSync {
         return true;
       }
     }
-    this.#batch.push(outcome | (slow ? SLOW_BIT : 0) | (probe ? PROBE_BIT : 0), generation);
+    this.#batch.push(outcome | (slow ? SLOW_BIT : 0) | (probe ? PROBE_BIT : 0), generation, hint ?? NO_HINT);
     // Failures and probe outcomes go at once: they may open or close the circuit for everyone.
-    if (probe || outcome === FAILURE || this.#batch.length >= MAX_BATCH * 2) {
+    if (probe || outcome === FAILURE || this.#batch.length >= MAX_BATCH * ITEM) {
       this.#due = true;
       this.#startFlush();
     } else if (this.#flushing === undefined) this.#arm();
@@ -265,48 +251,50 @@ export class FleetSync {
     if (this.#flushing === undefined && this.#batch.length > 0 && !this.#fault) this.#flushing = this.#drain();
   }
 
+  /**
+   * Writes batches until none is due. The last check of the batch and the clearing of `#flushing`
+   * run in one synchronous step: an outcome recorded in between would find `#flushing` still set,
+   * start no flush and arm no timer, and wait for the next outcome (a fast caller lands there).
+   */
   async #drain(): Promise<void> {
     try {
-      await this.#drainBatches();
-    } finally {
-      this.#flushing = undefined;
-    }
-  }
-
-  async #drainBatches(): Promise<void> {
-    while (this.#batch.length > 0 && !this.#fault) {
-      if (!this.#due) {
-        // Only successes arrived meanwhile: they wait for the timer (or the next failure).
-        this.#arm();
-        return;
-      }
-      this.#due = false;
-      const items = this.#batch;
-      this.#batch = [];
-      try {
-        await this.#mutate((base, now) => {
-          const start = advanceAll(base, now, this.#s);
-          let c = start;
-          // The tracker changes only while closed, or when a trial closes the circuit (which resets it).
-          let touched = false;
-          for (let i = 0; i < items.length; i += 2) {
-            const code = items[i] as number;
-            const probe = (code & PROBE_BIT) !== 0;
-            if (c.state === 'closed') touched = true;
-            c = settle(c, this.#scratch, (code & 3) as Outcome, (code & SLOW_BIT) !== 0, probe, items[i + 1] as number, now, this.#s);
-          }
-          return { next: c, tracker: touched || (c.state === 'closed' && c !== start), result: items };
-        }, 'outcomes');
-      } catch (error) {
-        if (error instanceof ContentionError) {
-          // Many instances wrote at once: keep the outcomes, oldest first, for the next flush.
-          this.#batch = items.concat(this.#batch);
+      while (this.#batch.length > 0 && !this.#fault) {
+        if (!this.#due) {
+          // Only successes arrived meanwhile: they wait for the timer (or the next failure).
           this.#arm();
           return;
         }
-        this.#batch = items.concat(this.#batch);
-        this.#failed(error);
+        this.#due = false;
+        const items = this.#batch;
+        this.#batch = [];
+        try {
+          await this.#mutate((base, now) => {
+            const start = advanceAll(base, now, this.#s);
+            let c = start;
+            // The tracker changes only while closed, or when a trial closes the circuit (which resets it).
+            let touched = false;
+            for (let i = 0; i < items.length; i += ITEM) {
+              const code = items[i] as number;
+              const probe = (code & PROBE_BIT) !== 0;
+              if (c.state === 'closed') touched = true;
+              const generation = items[i + 1] as number;
+              c = settle(c, this.#scratch, (code & 3) as Outcome, (code & SLOW_BIT) !== 0, probe, generation, now, this.#s, items[i + 2]);
+            }
+            return { next: c, tracker: touched || (c.state === 'closed' && c !== start), result: items };
+          }, 'outcomes');
+        } catch (error) {
+          // Keep the outcomes, oldest first: for the next flush, or for the local circuit.
+          this.#batch = items.concat(this.#batch);
+          if (error instanceof ContentionError) {
+            // Many instances wrote at once: try again at the next flush.
+            this.#arm();
+            return;
+          }
+          this.#failed(error);
+        }
       }
+    } finally {
+      this.#flushing = undefined;
     }
   }
 
@@ -499,9 +487,10 @@ export class FleetSync {
     const host = this.#host;
     const policy = this.#s.onStoreError;
     if (policy === 'local') {
-      for (let i = 0; i < items.length; i += 2) {
+      for (let i = 0; i < items.length; i += ITEM) {
         const code = items[i] as number;
-        host.settleLocally((code & 3) as Outcome, (code & SLOW_BIT) !== 0, (code & PROBE_BIT) !== 0, items[i + 1] as number);
+        const hint = items[i + 2] as number;
+        host.settleLocally((code & 3) as Outcome, (code & SLOW_BIT) !== 0, (code & PROBE_BIT) !== 0, items[i + 1] as number, hint);
       }
     } else {
       host.adopt(policy === 'fail-open' ? disable(host.circuit(), now) : forceOpen(host.circuit(), now), 'local');

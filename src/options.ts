@@ -176,6 +176,12 @@ function checkStore(o: Record<string, unknown>): Pick<Settings, 'store' | 'syncI
   ) {
     fail(TypeError, 'store', store, 'a store with read() and compareAndSet() methods (such as RedisStore from breakwater/redis)');
   }
+  // The fleet engine comes with the store, so that the core carries none of it.
+  if (typeof store.join !== 'function') {
+    throw new TypeError(
+      'breakwater: option "store" has read() and compareAndSet() but no join(): extend SharedStore, or wrap the store with sharedStore(), from breakwater/fleet',
+    );
+  }
   if (o.name === undefined) {
     throw new TypeError('breakwater: option "name" is required with a "store": every instance with the same name shares one breaker');
   }

@@ -1,10 +1,16 @@
 /**
- * What a breaker needs from a shared store (fleet mode): storage primitives only.
- * The rules stay in `transitions.ts`; each instance computes the next shared state
- * itself and the store writes it only if nobody wrote in between.
+ * What a breaker needs from a shared store (fleet mode), as types only: the core holds no
+ * fleet code. A store brings the engine that keeps a breaker in step with the shared record
+ * (`join`); `SharedStore` in `breakwater/fleet` provides it on top of storage primitives.
+ * The rules stay in `transitions.ts`; each instance computes the next shared state itself
+ * and the store writes it only if nobody wrote in between.
  *
- * `breakwater/redis` provides `RedisStore`; any store with these primitives works.
+ * `breakwater/redis` provides `RedisStore`; any `SharedStore` with these primitives works.
  */
+import type { Settings } from './options.js';
+import type { FailureTracker } from './trackers/tracker.js';
+import type { Admission, Circuit, Outcome } from './transitions.js';
+import type { StoreErrorPolicy } from './types.js';
 
 /** A breaker's shared record as the store holds it, read together with the store's clock. */
 export interface SharedRecord {
@@ -43,10 +49,10 @@ export type CompareAndSetResult =
   | { readonly ok: false; readonly current: SharedRecord };
 
 /**
- * A shared store for fleet mode. Every operation is atomic on one breaker's record.
+ * The storage primitives of a shared store. Every operation is atomic on one breaker's record.
  * Operations may reject (the store is down); the breaker never lets such a rejection reach a caller.
  */
-export interface BreakerStore {
+export interface StoreOperations {
   /** Ms after which an operation counts as failed (default 250). Keep it short: a slow store must not slow the fleet. */
   readonly timeout?: number;
   /** Reads the record of breaker `name` and the store's clock, atomically. */
@@ -58,4 +64,61 @@ export interface BreakerStore {
   compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult>;
   /** Calls `listener` with every record written for `name` by any instance. Returns the unsubscribe function. */
   subscribe?(name: string, listener: (record: SharedRecord) => void): () => void;
+}
+
+/**
+ * A shared store for fleet mode: storage primitives, and the engine that links a breaker to them.
+ * Extend `SharedStore` (or wrap primitives with `sharedStore()`) from `breakwater/fleet` rather
+ * than writing `join` yourself.
+ */
+export interface BreakerStore extends StoreOperations {
+  /**
+   * Starts keeping one breaker in step with its shared record; called once, by the breaker's constructor.
+   * `SharedStore` implements it; its arguments are the breaker's internals, not a public API.
+   * @internal
+   */
+  join(settings: Settings, host: FleetHost): FleetLink;
+}
+
+/** What the fleet engine may see and do in its breaker. */
+export interface FleetHost {
+  /** The local circuit, as it is (no time-driven refresh). */
+  circuit(): Circuit;
+  /** Replaces the local circuit; reports a transition when the state differs. */
+  adopt(next: Circuit, source: 'local' | 'remote'): void;
+  /** The breaker's own tracker: mirrors the shared one, and carries on alone during a store fault. */
+  readonly tracker: FailureTracker;
+  /** Applies an outcome to the local circuit, as a breaker without a store would. */
+  settleLocally(outcome: Outcome, slow: boolean, probe: boolean, generation: number, hint?: number): void;
+  storeError(error: unknown, fallback: StoreErrorPolicy): void;
+  storeRecovered(downtime: number): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+}
+
+/** What the store decided for a call that found the circuit half-open; `undefined` when the store failed. */
+export interface ProbeTicket {
+  readonly admit: Admission;
+  readonly generation: number;
+}
+
+/** Manual controls, which act on the shared circuit too. */
+export type ControlOp = 'forceOpen' | 'disable' | 'close' | 'reset';
+
+/** What a breaker holds of the fleet engine its store started (`join`). */
+export interface FleetLink {
+  /** Whether the store is answering (otherwise the breaker runs on its fallback). */
+  readonly active: boolean;
+  /**
+   * Takes the outcome of a call (with a failure's `retryAfterHint`, if any). Returns `false` while
+   * the store is unreachable: the breaker then applies it to its local circuit itself.
+   */
+  record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, hint?: number): boolean;
+  /** A call was rejected locally: the cached open-until may be stale, or the store may be back. */
+  touch(): void;
+  /** Asks the store for a probe slot (the circuit is half-open locally; call only while `active`). */
+  admitProbe(): Promise<ProbeTicket | undefined>;
+  /** Applies a manual control to the shared circuit (the breaker already applied it locally). */
+  control(op: ControlOp): void;
+  /** Writes every waiting outcome now; resolves when the store has them (or has failed). Never rejects. */
+  flush(): Promise<void>;
 }

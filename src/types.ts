@@ -83,7 +83,7 @@ export interface CircuitBreakerOptions {
   readonly initialState?: CircuitSnapshot | string;
   /**
    * Fleet mode: every instance with the same `name` and store shares one breaker (state, counts,
-   * open-until, probes). `RedisStore` from `breakwater/redis`, or any `BreakerStore`.
+   * open-until, probes). `RedisStore` from `breakwater/redis`, or any `SharedStore` from `breakwater/fleet`.
    */
   readonly store?: BreakerStore;
   /** Fleet mode: ms between flushes of batched outcomes, and between re-reads without a subscriber (default 100). */

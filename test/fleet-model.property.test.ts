@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCircuit } from '../src/fleet-codec.js';
-import { type Commit, type FleetHost, FleetSync } from '../src/fleet-sync.js';
+import { type Commit, type FleetHost, FleetSync, ITEM } from '../src/fleet-sync.js';
 import { resolveOptions } from '../src/options.js';
 import { createTracker } from '../src/trackers/create.js';
 import {
@@ -156,7 +156,7 @@ describe('fleet mode against the single-breaker model', () => {
         const processed: number[][] = Array.from({ length: N }, () => []);
         const countItems = (commit: Commit, writer: number) => {
           if (commit.kind !== 'outcomes') return;
-          for (let x = 0; x < commit.items.length; x += 2) {
+          for (let x = 0; x < commit.items.length; x += ITEM) {
             const code = commit.items[x] as number;
             if ((code & 3) === FAILURE || (code & 8) !== 0) processed[writer]?.push(code);
           }
@@ -166,7 +166,7 @@ describe('fleet mode against the single-breaker model', () => {
           // The first write starts from an absent record, so the model's circuit starts then.
           model = advanceAll(model ?? initialCircuit(commit.now), commit.now, s);
           if (commit.kind === 'outcomes') {
-            for (let x = 0; x < commit.items.length; x += 2) {
+            for (let x = 0; x < commit.items.length; x += ITEM) {
               const code = commit.items[x] as number;
               model = settle(
                 model,
@@ -201,7 +201,7 @@ describe('fleet mode against the single-breaker model', () => {
           const snapshot = at?.tracker ? JSON.parse(at.tracker) : undefined;
           if (snapshot) tracker.restore(snapshot, commit.now, (x) => x);
           if (commit.kind === 'outcomes') {
-            for (let x = 0; x < commit.items.length; x += 2) {
+            for (let x = 0; x < commit.items.length; x += ITEM) {
               const code = commit.items[x] as number;
               c = settle(c, tracker, (code & 3) as Outcome, false, (code & 8) !== 0, commit.items[x + 1] as number, commit.now, s);
             }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sharedStore } from '../src/fleet/index.js';
 import { CircuitBreaker, type CircuitBreakerOptions, CircuitOpenError, type StateChangeEvent } from '../src/index.js';
 import { MemoryStore } from './helpers/memory-store.js';
 
@@ -493,7 +494,7 @@ describe('store faults never reach the caller', () => {
       },
       compareAndSet: store.compareAndSet.bind(store),
     };
-    const b = new CircuitBreaker({ name: 's', store: broken, logger: { info() {}, warn() {}, error() {} } });
+    const b = new CircuitBreaker({ name: 's', store: sharedStore(broken), logger: { info() {}, warn() {}, error() {} } });
     b.on('storeError', (e) => errors.push(e.error));
     await tick();
     expect(errors).toHaveLength(1);
@@ -540,7 +541,7 @@ describe('store faults never reach the caller', () => {
         return store.compareAndSet(name, expected, next);
       },
     };
-    const b = new CircuitBreaker({ name: 'k', store: contended, failureThreshold: 2, clock: { now: () => clock.t } });
+    const b = new CircuitBreaker({ name: 'k', store: sharedStore(contended), failureThreshold: 2, clock: { now: () => clock.t } });
     await vi.advanceTimersByTimeAsync(0);
     await b.execute(fail).catch(() => {});
     await vi.advanceTimersByTimeAsync(0);
@@ -716,7 +717,7 @@ describe('records that cross', () => {
         stale ? { version: '', now: -1, circuit: '', tracker: '', settings: '', at: 0, writer: '' } : store.read(name),
       compareAndSet: store.compareAndSet.bind(store),
     };
-    const b = new CircuitBreaker({ name: 'x', store: crossing, failureThreshold: 1, clock: { now: () => clock.t } });
+    const b = new CircuitBreaker({ name: 'x', store: sharedStore(crossing), failureThreshold: 1, clock: { now: () => clock.t } });
     await tick();
     await b.execute(fail).catch(() => {});
     await tick();
@@ -793,7 +794,7 @@ describe('under heavy write contention', () => {
     const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const b = new CircuitBreaker({
       name: 'k',
-      store: wrapped,
+      store: sharedStore(wrapped),
       failureThreshold: 1,
       recoveryTimeout: 100,
       clock: { now: () => clock.t },

@@ -3,6 +3,9 @@
  * instance with the same `name` shares one breaker.
  * @packageDocumentation
  */
+
+// The base of every shared store, for code that accepts any of them.
+export { SharedStore } from 'breakwater/fleet';
 export type {
   IoRedisLike,
   IoRedisSubscriberLike,

@@ -1,4 +1,4 @@
-import type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from '../store.js';
+import { type CompareAndSetResult, type SharedRecord, SharedStore, type SharedWrite } from 'breakwater/fleet';
 import { commandsOf, type RedisClientLike, type RedisSubscriberLike, type Send, type Subscribe, subscriptionsOf } from './client.js';
 import { COMPARE_AND_SET, READ, type Script } from './scripts.js';
 
@@ -51,7 +51,7 @@ const toMs = (seconds: unknown, micros: unknown): number => Number(text(seconds)
  * const breaker = new CircuitBreaker({ name: 'quotes-api', store, failureThreshold: 5, recoveryTimeout: 30_000 });
  * ```
  */
-export class RedisStore implements BreakerStore {
+export class RedisStore extends SharedStore {
   readonly timeout: number;
   readonly #send: Send;
   readonly #subscribe: Subscribe | undefined;
@@ -64,6 +64,7 @@ export class RedisStore implements BreakerStore {
 
   /** @throws {TypeError | RangeError} for a missing or unknown client or an invalid option. */
   constructor(options: RedisStoreOptions) {
+    super();
     if (typeof options !== 'object' || options === null) {
       throw new TypeError('breakwater/redis: RedisStore needs an options object: new RedisStore({ client })');
     }

@@ -1,6 +1,7 @@
 // An in-memory BreakerStore for unit and property tests: the same contract as RedisStore,
 // with a clock the test controls, call counts, and faults on demand.
-import type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from '../../src/store.js';
+import { SharedStore } from '../../src/fleet/index.js';
+import type { CompareAndSetResult, SharedRecord, SharedWrite, StoreOperations } from '../../src/store.js';
 
 interface Row {
   version: string;
@@ -32,7 +33,7 @@ export class MemoryBackend {
   readonly log: Row[] = [];
 }
 
-export class MemoryStore implements BreakerStore {
+export class MemoryStore extends SharedStore {
   readonly timeout: number | undefined;
   readonly backend: MemoryBackend;
   /** When set, every operation rejects with it. */
@@ -41,9 +42,10 @@ export class MemoryStore implements BreakerStore {
   hang = false;
   readonly #now: () => number;
   readonly #gate: ((op: 'read' | 'cas') => Promise<void>) | undefined;
-  subscribe: BreakerStore['subscribe'];
+  subscribe: StoreOperations['subscribe'];
 
   constructor(options: MemoryStoreOptions = {}, backend = new MemoryBackend()) {
+    super();
     this.backend = backend;
     this.#now = options.now ?? Date.now;
     this.timeout = options.timeout;

@@ -1,0 +1,18 @@
+/**
+ * breakwater/fleet: the building blocks of a shared store. Extend `SharedStore` (or wrap an
+ * object with `sharedStore()`) to share breakers through a store of your own;
+ * `breakwater/redis` is built on it.
+ * @packageDocumentation
+ */
+export { SharedStore, sharedStore } from '../shared-store.js';
+export type {
+  BreakerStore,
+  CompareAndSetResult,
+  ControlOp,
+  FleetHost,
+  FleetLink,
+  ProbeTicket,
+  SharedRecord,
+  SharedWrite,
+  StoreOperations,
+} from '../store.js';
