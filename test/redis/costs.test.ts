@@ -24,6 +24,8 @@ describe.skipIf(!redisAvailable())('Redis round trips per 1,000 calls', () => {
   let io: Redis;
   let sub: Redis;
   const figures: Record<string, number> = {};
+  /** How long the last measured run took: a loaded machine stretches it past the 5 s safety-net re-read. */
+  let lastElapsed = 0;
 
   beforeAll(async () => {
     server = await startRedis();
@@ -82,7 +84,9 @@ describe.skipIf(!redisAvailable())('Redis round trips per 1,000 calls', () => {
     await sleep(20);
     if (setup) await setup(breaker);
     const before = counter.commands;
+    const started = performance.now();
     await thousand(breaker, fn);
+    lastElapsed = performance.now() - started;
     figures[label] = counter.commands - before;
     expect(faults).toEqual([]);
     return figures[label] as number;
@@ -96,14 +100,17 @@ describe.skipIf(!redisAvailable())('Redis round trips per 1,000 calls', () => {
     expect(b.state).toBe('open');
   };
 
-  it('closed, consecutive mode, successes: none', async () => {
-    expect(await measure('closed (consecutive), subscriber', true, {}, ok)).toBe(0);
+  it('closed, consecutive mode, successes: none (but the 5 s safety-net re-read)', async () => {
+    const n = await measure('closed (consecutive), subscriber', true, {}, ok);
+    // One re-read (a script call, retried at most twice) per 5 s that the run lasted; none in a run under 5 s.
+    expect(n).toBeLessThanOrEqual(3 * Math.floor(lastElapsed / 5_000));
   });
 
   it('closed without a subscriber: one re-read per syncInterval at most', async () => {
     const n = await measure('closed (consecutive), no subscriber', false, {}, ok);
     expect(n).toBeGreaterThan(0);
-    expect(n).toBeLessThanOrEqual(15);
+    // At most one re-read per syncInterval (100 ms) that the run lasted.
+    expect(n).toBeLessThanOrEqual(Math.ceil(lastElapsed / 100) + 2);
   });
 
   it('closed, rate mode: one write per flush', async () => {
@@ -113,18 +120,22 @@ describe.skipIf(!redisAvailable())('Redis round trips per 1,000 calls', () => {
       { failureThreshold: undefined, failureRateThreshold: 0.5, window: { type: 'count', size: 100 } },
       ok,
     );
-    expect(n).toBeLessThanOrEqual(30);
+    // One write per flush (every syncInterval), plus a first write.
+    expect(n).toBeLessThanOrEqual(3 * (Math.ceil(lastElapsed / 100) + 1));
   });
 
   it('open: rejections use the cached open-until', async () => {
-    expect(await measure('open, subscriber', true, {}, ok, openIt)).toBe(0);
-    expect(await measure('open, no subscriber', false, {}, ok, openIt)).toBeLessThanOrEqual(15);
+    const n = await measure('open, subscriber', true, {}, ok, openIt);
+    expect(n).toBeLessThanOrEqual(3 * Math.floor(lastElapsed / 5_000));
+    const m = await measure('open, no subscriber', false, {}, ok, openIt);
+    expect(m).toBeLessThanOrEqual(Math.ceil(lastElapsed / 100) + 2);
   });
 
   it('mixed: 2 % failures in consecutive mode', async () => {
     const fails = failures(0.02);
     const n = await measure('mixed 2 % failures, subscriber', true, {}, (i) => (fails(i) ? down() : 'ok'));
-    expect(n).toBeLessThanOrEqual(60);
+    // Failures are written at once; successes after one wait for the next flush (every 100 ms).
+    expect(n).toBeLessThanOrEqual(40 + 3 * Math.ceil(lastElapsed / 100));
   });
 
   it('mixed: 10 % failures in rate mode', async () => {
@@ -135,6 +146,6 @@ describe.skipIf(!redisAvailable())('Redis round trips per 1,000 calls', () => {
       { failureThreshold: undefined, failureRateThreshold: 0.5, window: { type: 'count', size: 100 } },
       (i) => (fails(i) ? down() : 'ok'),
     );
-    expect(n).toBeLessThanOrEqual(150);
+    expect(n).toBeLessThanOrEqual(130 + 3 * Math.ceil(lastElapsed / 100));
   });
 });
