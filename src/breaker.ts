@@ -24,15 +24,7 @@ import {
   type TimeSource,
   type TransitionReason,
 } from './transitions.js';
-import type {
-  BreakerEvents,
-  BreakerMetrics,
-  CallContext,
-  CircuitBreakerOptions,
-  CircuitState,
-  ExecuteOptions,
-  LogRecord,
-} from './types.js';
+import type { BreakerEvents, BreakerMetrics, CallContext, CircuitBreakerOptions, CircuitState, ExecuteOptions } from './types.js';
 
 /** The context handed to `fn` when no signal is in play: one frozen object for every call. */
 const NO_SIGNAL: CallContext = Object.freeze({ signal: undefined });
@@ -65,7 +57,8 @@ export class CircuitBreaker {
   #events: Emitter<BreakerEvents> | undefined;
   /** Whether calls must be timed: slow-call detection or a call-event listener needs the duration. */
   #timed: boolean;
-  #openMessage: string;
+  /** ` "name"` (or nothing): every message names the breaker the same way. */
+  readonly #tag: string;
   #settlers: Settlers | undefined;
   #successes = 0;
   #failures = 0;
@@ -82,7 +75,7 @@ export class CircuitBreaker {
     this.#s = s;
     this.#tracker = createTracker(s);
     this.#timed = s.slowCallDuration !== undefined;
-    this.#openMessage = s.name === undefined ? 'Circuit is open' : `Circuit "${s.name}" is open`;
+    this.#tag = s.name === undefined ? '' : ` "${s.name}"`;
     const now = s.clock.now();
     this.#circuit = initialCircuit(now);
     if (options?.initialState !== undefined) this.#restore(parseSnapshot(options.initialState), now);
@@ -139,9 +132,6 @@ export class CircuitBreaker {
 
   /** Subscribes to an event; returns the function that unsubscribes. Listener errors are reported, never thrown. */
   on<K extends keyof BreakerEvents>(event: K, listener: (event: BreakerEvents[K]) => unknown): () => void {
-    if (typeof listener !== 'function') {
-      throw new TypeError(`breakwater: listener for "${String(event)}" must be a function; got ${String(listener)}`);
-    }
     this.#events ??= new Emitter((error, name) => this.#reportListenerError(error, name));
     const off = this.#events.on(event, listener);
     this.#updateTimed();
@@ -343,15 +333,11 @@ export class CircuitBreaker {
   #reject<T>(c: Circuit, now: number, options: ExecuteOptions<T> | undefined): Promise<T> {
     const s = this.#s;
     if (this.#fleet !== undefined) this.#fleet.touch();
-    const error = createOpenError(this.#openMessage, retryAfter(c, now), s.name);
+    const error = createOpenError(`Circuit${this.#tag} is open`, retryAfter(c, now), s.name);
     this.#rejected++;
     if (this.#events?.has('rejected')) this.#events.emit('rejected', { name: s.name, error });
     if (s.logger !== undefined) {
-      this.#log(
-        'warn',
-        { event: 'breaker.rejected', breaker: s.name, state: c.state, retryAfter: error.retryAfter },
-        `${this.#openMessage}: call rejected`,
-      );
+      this.#log('warn', 'breaker.rejected', `${error.message}: call rejected`, { state: c.state, retryAfter: error.retryAfter });
     }
     const fallback = options?.fallback;
     if (fallback === undefined) return rejectSoon(error);
@@ -427,7 +413,13 @@ export class CircuitBreaker {
       const hint = read(failure);
       return typeof hint === 'number' ? hint : undefined;
     } catch (error) {
-      this.#report('breaker.predicateError', 'retryAfterHint threw; the recovery delay applies', error, { option: 'retryAfterHint' });
+      this.#log(
+        'error',
+        'breaker.predicateError',
+        `breakwater${this.#tag}: retryAfterHint threw; the recovery delay applies`,
+        { option: 'retryAfterHint', error },
+        true,
+      );
       return undefined;
     }
   }
@@ -437,7 +429,13 @@ export class CircuitBreaker {
     try {
       return predicate(value) !== false;
     } catch (error) {
-      this.#report('breaker.predicateError', `${option} threw; the outcome counts as a failure`, error, { option });
+      this.#log(
+        'error',
+        'breaker.predicateError',
+        `breakwater${this.#tag}: ${option} threw; the outcome counts as a failure`,
+        { option, error },
+        true,
+      );
       return true;
     }
   }
@@ -468,20 +466,20 @@ export class CircuitBreaker {
   #transitioned(prev: Circuit, next: Circuit, source: 'local' | 'remote'): void {
     const s = this.#s;
     const at = this.#toWall(next.since, s.clock.now());
-    const logger = s.logger;
-    if (logger !== undefined) {
-      const record: LogRecord = {
-        event: 'breaker.stateChange',
-        breaker: s.name,
-        from: prev.state,
-        to: next.state,
-        reason: next.reason,
-        at: new Date(at).toISOString(),
-        source,
-        ...(next.state === 'open' ? { retryAfter: Math.max(0, next.openUntil - s.clock.now()) } : {}),
-      };
-      const message = `${s.name === undefined ? 'Circuit' : `Circuit "${s.name}"`} ${prev.state} → ${next.state} (${next.reason})`;
-      this.#log(next.state === 'open' || next.state === 'forced-open' ? 'warn' : 'info', record, message);
+    if (s.logger !== undefined) {
+      this.#log(
+        next.state === 'open' || next.state === 'forced-open' ? 'warn' : 'info',
+        'breaker.stateChange',
+        `Circuit${this.#tag} ${prev.state} → ${next.state} (${next.reason})`,
+        {
+          from: prev.state,
+          to: next.state,
+          reason: next.reason,
+          at: new Date(at).toISOString(),
+          source,
+          ...(next.state === 'open' ? { retryAfter: Math.max(0, next.openUntil - s.clock.now()) } : {}),
+        },
+      );
     }
     if (this.#events?.has('stateChange')) {
       this.#events.emit('stateChange', {
@@ -529,22 +527,22 @@ export class CircuitBreaker {
       },
       storeError: (error, fallback) => {
         if (this.#events?.has('storeError')) this.#events.emit('storeError', { name: this.#s.name, error, fallback });
-        this.#report('breaker.storeError', `the store failed; running on "${fallback}" until it answers again`, error, { fallback });
+        this.#log(
+          'error',
+          'breaker.storeError',
+          `breakwater${this.#tag}: the store failed; running on "${fallback}" until it answers again`,
+          { error, fallback },
+          true,
+        );
       },
       storeRecovered: (downtime) => {
         if (this.#events?.has('storeRecovered')) this.#events.emit('storeRecovered', { name: this.#s.name, downtime });
-        this.#log(
-          'info',
-          { event: 'breaker.storeRecovered', breaker: this.#s.name, downtime },
-          `breakwater "${this.#s.name}": the store answers again; shared state read back`,
-        );
+        if (this.#s.logger !== undefined)
+          this.#log('info', 'breaker.storeRecovered', `breakwater${this.#tag}: the store answers again; shared state read back`, {
+            downtime,
+          });
       },
-      warn: (message, extra) => {
-        const text = `breakwater "${this.#s.name}": ${message}`;
-        const logger = this.#s.logger;
-        if (logger !== undefined) this.#log('warn', { event: 'breaker.settingsMismatch', breaker: this.#s.name, ...extra }, text);
-        else console.warn(text, extra);
-      },
+      warn: (message, extra) => this.#log('warn', 'breaker.settingsMismatch', `breakwater${this.#tag}: ${message}`, extra, true),
     });
   }
 
@@ -584,24 +582,24 @@ export class CircuitBreaker {
   }
 
   #reportListenerError(error: unknown, event: keyof BreakerEvents): void {
-    this.#report('breaker.listenerError', `a "${String(event)}" listener threw`, error, { listenerOf: event });
+    this.#log(
+      'error',
+      'breaker.listenerError',
+      `breakwater${this.#tag}: a "${String(event)}" listener threw`,
+      { listenerOf: event, error },
+      true,
+    );
   }
 
-  /** Logs through the user's logger; a logger that throws must not break the breaker. */
-  #log(level: 'info' | 'warn' | 'error', record: LogRecord, message: string): void {
-    try {
-      this.#s.logger?.[level](record, message);
-    } catch {
-      // Nowhere left to report a failing logger to.
-    }
-  }
-
-  #report(event: string, what: string, error: unknown, extra: Record<string, unknown>): void {
+  /**
+   * Logs a record and a message through the user's logger. Without one, `echo` sends the message to the console
+   * (with the error, or else the fields). A logger that throws must not break the breaker.
+   */
+  #log(level: 'info' | 'warn' | 'error', event: string, message: string, fields: Record<string, unknown>, echo = false): void {
     const s = this.#s;
-    const message = `breakwater${s.name === undefined ? '' : ` "${s.name}"`}: ${what}`;
     try {
-      if (s.logger !== undefined) s.logger.error({ event, breaker: s.name, error, ...extra }, message);
-      else console.error(message, error);
+      if (s.logger !== undefined) s.logger[level]({ event, breaker: s.name, ...fields }, message);
+      else if (echo) console[level](message, 'error' in fields ? fields.error : fields);
     } catch {
       // A logger that throws has nowhere left to report to.
     }

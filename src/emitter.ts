@@ -11,7 +11,11 @@ export class Emitter<Events> {
     return this.#listeners[event] !== undefined;
   }
 
+  /** Adds a listener; returns the function that removes it. @throws {TypeError} when `listener` is not a function. */
   on<K extends keyof Events>(event: K, listener: (event: Events[K]) => unknown): () => void {
+    if (typeof listener !== 'function') {
+      throw new TypeError(`breakwater: listener for "${String(event)}" must be a function; got ${String(listener)}`);
+    }
     const list = this.#listeners[event];
     // Copy on write: an emit in progress keeps iterating the list it started with.
     this.#listeners[event] = list === undefined ? [listener] : [...list, listener];

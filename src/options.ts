@@ -3,31 +3,46 @@ import type { BreakerStore } from './store.js';
 import type { Rules } from './transitions.js';
 import type { CircuitBreakerOptions, Logger, StoreErrorPolicy, WindowOptions } from './types.js';
 
+/**
+ * The number options: `[min, max, kind, default]`. Kind 0: a number ≥ min; 1: an integer ≥ min; 2: a number > min.
+ * A table rather than a call per option: the checks are the same, only the bounds differ.
+ */
+type Range = readonly [min: number, max: number | undefined, kind: 0 | 1 | 2, fallback?: number];
+/**
+ * No upper bound (infinity itself is refused: every number option must be finite). `undefined`, not
+ * `Infinity`: a row with a double in it stores unboxed doubles, and each default read from it would be a fresh
+ * heap number (boxed again in every breaker's settings).
+ */
+export const NO_MAX = undefined;
+const POSITIVE: Range = [0, NO_MAX, 2];
+const RATE: Range = [0, 1, 2];
+/** Every number option, with its bounds and its default (if it has one). */
+const NUMBERS: Readonly<Record<string, Range>> = {
+  failureThreshold: [1, NO_MAX, 1, 5],
+  failureRateThreshold: RATE,
+  slowCallRateThreshold: RATE,
+  slowCallDuration: POSITIVE,
+  minimumCalls: [1, NO_MAX, 1, 10],
+  recoveryTimeout: [0, NO_MAX, 0, 60_000],
+  halfOpenProbes: [1, NO_MAX, 1, 1],
+  successThreshold: [1, NO_MAX, 1, 1],
+  timeout: POSITIVE,
+  maxProbeWait: POSITIVE,
+  syncInterval: [1, 3_600_000, 0, 100],
+  'window.size': [1, 1_000_000, 1],
+  'window.duration': POSITIVE,
+  'window.buckets': [1, 1000, 1, 10],
+  'backoff.multiplier': [1, NO_MAX, 0],
+  'backoff.jitter': [0, 1, 0],
+  maxSize: [1, NO_MAX, 1, 1000],
+};
+
 /** Every option name the core knows. */
-export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
-  'name',
-  'failureThreshold',
-  'failureRateThreshold',
-  'slowCallRateThreshold',
-  'slowCallDuration',
-  'window',
-  'minimumCalls',
-  'recoveryTimeout',
-  'backoff',
-  'halfOpenProbes',
-  'successThreshold',
-  'maxProbeWait',
-  'isFailure',
-  'isResultFailure',
-  'retryAfterHint',
-  'timeout',
-  'clock',
-  'logger',
-  'initialState',
-  'store',
-  'syncInterval',
-  'onStoreError',
-]);
+const KNOWN_OPTIONS: readonly string[] = (
+  'name failureThreshold failureRateThreshold slowCallRateThreshold slowCallDuration window minimumCalls recoveryTimeout backoff ' +
+  'halfOpenProbes successThreshold maxProbeWait isFailure isResultFailure retryAfterHint timeout clock logger initialState store ' +
+  'syncInterval onStoreError'
+).split(' ');
 
 // Defaults shared by every breaker: one object each, not one per breaker (idle memory).
 const FIXED_BACKOFF: Rules['backoff'] = Object.freeze({ type: 'fixed' });
@@ -54,109 +69,117 @@ export interface Settings extends Rules {
   readonly onStoreError: StoreErrorPolicy;
 }
 
-const describe = (value: unknown): string =>
-  typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : String(value);
+type ErrorKind = typeof TypeError | typeof RangeError;
 
-function fail(Kind: typeof TypeError | typeof RangeError, option: string, value: unknown, expected: string): never {
+/** A value as an error message shows it: strings quoted, data as (at most 80 characters of) JSON. */
+function describe(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'string' || (typeof value === 'object' && value !== null)) {
+    try {
+      return JSON.stringify(value).slice(0, 80);
+    } catch {
+      // Circular or otherwise not JSON: the plain form below.
+    }
+  }
+  return String(value);
+}
+
+/** Throws the error every bad option gets: the option, what it must be, and the value given. */
+export function fail(Kind: ErrorKind, option: string, value: unknown, expected: string): never {
   throw new Kind(`breakwater: option "${option}" must be ${expected}; got ${describe(value)}`);
 }
 
-/** A number option: `TypeError` when it is not a number, `RangeError` when it is out of range or not whole. */
-export function checkNumber(
-  option: string,
-  value: unknown,
-  { min, max, integer, minExclusive }: { min: number; max?: number; integer?: boolean; minExclusive?: boolean },
-): number {
-  const expected = `${integer ? 'an integer' : 'a number'} ${minExclusive ? '>' : '≥'} ${min}${max === undefined ? '' : ` and ≤ ${max}`}`;
-  if (typeof value !== 'number') fail(TypeError, option, value, expected);
+/**
+ * A number option, bounded as `NUMBERS` says (or by `range`): `TypeError` when it is not a number,
+ * `RangeError` when it is out of range, infinite or not whole. `undefined` gives the default.
+ */
+export function checkNumber(option: string, value: unknown, range = NUMBERS[option] as Range, label = option, optional = false): number {
+  const [min, max, kind, fallback] = range;
+  if (value === undefined && (optional || fallback !== undefined)) return fallback as number;
+  if (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (max === undefined || value <= max) &&
+    (kind === 2 ? value > min : value >= min) &&
+    (kind !== 1 || Number.isInteger(value))
+  ) {
+    return value;
+  }
+  return fail(
+    typeof value === 'number' ? RangeError : TypeError,
+    label,
+    value,
+    `${kind === 1 ? 'an integer' : 'a number'} ${kind === 2 ? '>' : '≥'} ${min}${max === undefined ? '' : ` and ≤ ${max}`}`,
+  );
+}
+
+/** An object with the named methods; a name ending in `?` may be left out. */
+function checkMethods<T>(option: string, value: unknown, names: string, expected: string): T {
+  const o = value as Record<string, unknown> | null;
   const ok =
-    !Number.isNaN(value) &&
-    (minExclusive ? value > min : value >= min) &&
-    (max === undefined ? value !== Number.POSITIVE_INFINITY : value <= max) &&
-    (!integer || Number.isInteger(value));
-  if (!ok) fail(RangeError, option, value, expected);
-  return value;
+    typeof o === 'object' &&
+    o !== null &&
+    names.split(' ').every((n) => {
+      const optional = n.endsWith('?');
+      const method = o[optional ? n.slice(0, -1) : n];
+      return typeof method === 'function' || (optional && method === undefined);
+    });
+  return ok ? (value as T) : fail(TypeError, option, value, expected);
 }
 
-function checkFunction<F>(option: string, value: unknown): F {
-  if (typeof value !== 'function') fail(TypeError, option, value, 'a function');
-  return value as F;
-}
-
-/** The closest known option name, to suggest for a typo. */
+/** The closest known option name (edit distance under 4, ignoring case), to suggest for a typo. */
 function closest(name: string): string | undefined {
   let best: string | undefined;
   let bestDistance = 4;
+  const a = name.toLowerCase();
   for (const known of KNOWN_OPTIONS) {
-    const d = editDistance(name.toLowerCase(), known.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
+    const b = known.toLowerCase();
+    // One row of the edit-distance table at a time.
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) {
+        next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      }
+      row = next;
+    }
+    if ((row[b.length] as number) < bestDistance) {
+      bestDistance = row[b.length] as number;
       best = known;
     }
   }
   return best;
 }
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length] as number;
-}
-
 function checkWindow(value: unknown): WindowOptions {
-  if (typeof value !== 'object' || value === null)
-    fail(TypeError, 'window', value, "{ type: 'count', size } or { type: 'time', duration, buckets? }");
-  const w = value as Record<string, unknown>;
-  if (w.type === 'count') {
-    return { type: 'count', size: checkNumber('window.size', w.size, { min: 1, max: 1_000_000, integer: true }) };
-  }
+  const w = (value ?? 0) as Record<string, unknown>;
+  if (w.type === 'count') return { type: 'count', size: checkNumber('window.size', w.size) };
   if (w.type === 'time') {
-    const duration = checkNumber('window.duration', w.duration, { min: 0, minExclusive: true });
-    const buckets = w.buckets === undefined ? 10 : checkNumber('window.buckets', w.buckets, { min: 1, max: 1000, integer: true });
-    return { type: 'time', duration, buckets };
+    return { type: 'time', duration: checkNumber('window.duration', w.duration), buckets: checkNumber('window.buckets', w.buckets) };
   }
-  return fail(TypeError, 'window.type', w.type, '"count" or "time"');
+  return typeof value === 'object' && value !== null
+    ? fail(TypeError, 'window.type', w.type, '"count" or "time"')
+    : fail(TypeError, 'window', value, "{ type: 'count', size } or { type: 'time', duration, buckets? }");
 }
 
 function checkBackoff(value: unknown, recoveryTimeout: number): Rules['backoff'] {
   if (typeof value === 'function') return value as Rules['backoff'];
-  if (typeof value !== 'object' || value === null)
-    fail(TypeError, 'backoff', value, "{ type: 'fixed' }, { type: 'exponential', … } or a function");
-  const b = value as Record<string, unknown>;
+  const b = (value ?? 0) as Record<string, unknown>;
   if (b.type === 'fixed') return FIXED_BACKOFF;
-  if (b.type !== 'exponential') fail(TypeError, 'backoff.type', b.type, '"fixed" or "exponential"');
-  const multiplier = b.multiplier === undefined ? undefined : checkNumber('backoff.multiplier', b.multiplier, { min: 1 });
-  const maxDelay = b.maxDelay === undefined ? undefined : checkNumber('backoff.maxDelay', b.maxDelay, { min: recoveryTimeout });
-  const jitter = b.jitter === undefined ? undefined : checkNumber('backoff.jitter', b.jitter, { min: 0, max: 1 });
-  return {
-    type: 'exponential',
-    ...(multiplier === undefined ? {} : { multiplier }),
-    ...(maxDelay === undefined ? {} : { maxDelay }),
-    ...(jitter === undefined ? {} : { jitter }),
-  };
-}
-
-function checkLogger(value: unknown): Logger {
-  const l = value as Record<string, unknown> | null;
-  if (
-    typeof l !== 'object' ||
-    l === null ||
-    typeof l.info !== 'function' ||
-    typeof l.warn !== 'function' ||
-    typeof l.error !== 'function'
-  ) {
-    fail(TypeError, 'logger', value, 'an object with info, warn and error methods');
+  if (b.type !== 'exponential') {
+    return typeof value === 'object' && value !== null
+      ? fail(TypeError, 'backoff.type', b.type, '"fixed" or "exponential"')
+      : fail(TypeError, 'backoff', value, "{ type: 'fixed' }, { type: 'exponential', … } or a function");
   }
-  return value as Logger;
+  const backoff: Record<string, unknown> = { type: 'exponential' };
+  // Only the fields given, in this order: the fleet's settings digest reads them.
+  if (b.multiplier !== undefined) backoff.multiplier = checkNumber('backoff.multiplier', b.multiplier);
+  if (b.maxDelay !== undefined) backoff.maxDelay = checkNumber('', b.maxDelay, [recoveryTimeout, NO_MAX, 0], 'backoff.maxDelay');
+  if (b.jitter !== undefined) backoff.jitter = checkNumber('backoff.jitter', b.jitter);
+  return backoff as Rules['backoff'];
 }
 
-const STORE_ERROR_POLICIES: readonly StoreErrorPolicy[] = ['local', 'fail-open', 'fail-closed'];
+const STORE_ERROR_POLICIES: readonly unknown[] = ['local', 'fail-open', 'fail-closed'];
 
 /** The fleet options: a store needs a name (the key every instance shares); the others need a store. */
 function checkStore(o: Record<string, unknown>): Pick<Settings, 'store' | 'syncInterval' | 'onStoreError'> {
@@ -167,15 +190,12 @@ function checkStore(o: Record<string, unknown>): Pick<Settings, 'store' | 'syncI
     }
     return { store: undefined, syncInterval: 100, onStoreError: 'local' };
   }
-  if (
-    typeof store !== 'object' ||
-    store === null ||
-    typeof store.read !== 'function' ||
-    typeof store.compareAndSet !== 'function' ||
-    (store.subscribe !== undefined && typeof store.subscribe !== 'function')
-  ) {
-    fail(TypeError, 'store', store, 'a store with read() and compareAndSet() methods (such as RedisStore from breakwater/redis)');
-  }
+  checkMethods(
+    'store',
+    store,
+    'read compareAndSet subscribe?',
+    'a store with read() and compareAndSet() methods (such as RedisStore from breakwater/redis)',
+  );
   // The fleet engine comes with the store, so that the core carries none of it.
   if (typeof store.join !== 'function') {
     throw new TypeError(
@@ -186,22 +206,12 @@ function checkStore(o: Record<string, unknown>): Pick<Settings, 'store' | 'syncI
     throw new TypeError('breakwater: option "name" is required with a "store": every instance with the same name shares one breaker');
   }
   const policy = o.onStoreError ?? 'local';
-  if (!STORE_ERROR_POLICIES.includes(policy as StoreErrorPolicy)) {
-    fail(TypeError, 'onStoreError', policy, '"local", "fail-open" or "fail-closed"');
-  }
+  if (!STORE_ERROR_POLICIES.includes(policy)) fail(TypeError, 'onStoreError', policy, '"local", "fail-open" or "fail-closed"');
   return {
     store: store as unknown as BreakerStore,
-    syncInterval: o.syncInterval === undefined ? 100 : checkNumber('syncInterval', o.syncInterval, { min: 1, max: 3_600_000 }),
+    syncInterval: checkNumber('syncInterval', o.syncInterval),
     onStoreError: policy as StoreErrorPolicy,
   };
-}
-
-function checkClock(value: unknown): Clock {
-  const c = value as Record<string, unknown> | null;
-  if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || (c.wallNow !== undefined && typeof c.wallNow !== 'function')) {
-    fail(TypeError, 'clock', value, 'an object with a now() method (and optionally wallNow())');
-  }
-  return value as Clock;
 }
 
 /** Validates options at construction; every problem is a `TypeError` or `RangeError` naming the option and the value. */
@@ -209,7 +219,7 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null) fail(TypeError, 'options', options, 'an object');
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
+    if (!KNOWN_OPTIONS.includes(key)) {
       const hint = closest(key);
       throw new TypeError(`breakwater: unknown option "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`);
     }
@@ -231,39 +241,37 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
   }
   if (has('name') && (typeof o.name !== 'string' || o.name === '')) fail(TypeError, 'name', o.name, 'a non-empty string');
 
-  const recoveryTimeout = has('recoveryTimeout') ? checkNumber('recoveryTimeout', o.recoveryTimeout, { min: 0 }) : 60_000;
-  const timeout = has('timeout') ? checkNumber('timeout', o.timeout, { min: 0, minExclusive: true }) : undefined;
+  const num = (key: string) => checkNumber(key, o[key], undefined, key, true);
+  const fn = <F>(key: string): F | undefined =>
+    o[key] === undefined || typeof o[key] === 'function' ? (o[key] as F) : fail(TypeError, key, o[key], 'a function');
+  const recoveryTimeout = num('recoveryTimeout');
+  const timeout = num('timeout') as number | undefined;
   const window = has('window') ? checkWindow(o.window) : DEFAULT_WINDOW;
-  const minimumCalls = has('minimumCalls') ? checkNumber('minimumCalls', o.minimumCalls, { min: 1, integer: true }) : 10;
+  const minimumCalls = num('minimumCalls');
 
+  // One literal in a fixed order: the settings object keeps fast properties (the hot path reads it on every call).
   return {
     name: o.name as string | undefined,
     mode: rate ? 'rate' : 'consecutive',
-    failureThreshold: has('failureThreshold') ? checkNumber('failureThreshold', o.failureThreshold, { min: 1, integer: true }) : 5,
-    failureRateThreshold: has('failureRateThreshold')
-      ? checkNumber('failureRateThreshold', o.failureRateThreshold, { min: 0, max: 1, minExclusive: true })
-      : undefined,
-    slowCallRateThreshold: has('slowCallRateThreshold')
-      ? checkNumber('slowCallRateThreshold', o.slowCallRateThreshold, { min: 0, max: 1, minExclusive: true })
-      : undefined,
-    slowCallDuration: has('slowCallDuration')
-      ? checkNumber('slowCallDuration', o.slowCallDuration, { min: 0, minExclusive: true })
-      : undefined,
+    failureThreshold: num('failureThreshold'),
+    failureRateThreshold: num('failureRateThreshold'),
+    slowCallRateThreshold: num('slowCallRateThreshold'),
+    slowCallDuration: num('slowCallDuration'),
     window,
     minimumCalls: window.type === 'count' ? Math.min(minimumCalls, window.size) : minimumCalls,
     recoveryTimeout,
     backoff: has('backoff') ? checkBackoff(o.backoff, recoveryTimeout) : FIXED_BACKOFF,
-    halfOpenProbes: has('halfOpenProbes') ? checkNumber('halfOpenProbes', o.halfOpenProbes, { min: 1, integer: true }) : 1,
-    successThreshold: has('successThreshold') ? checkNumber('successThreshold', o.successThreshold, { min: 1, integer: true }) : 1,
-    maxProbeWait: has('maxProbeWait')
-      ? checkNumber('maxProbeWait', o.maxProbeWait, { min: 0, minExclusive: true })
-      : Math.max(60_000, timeout ?? 0),
-    isFailure: has('isFailure') ? checkFunction('isFailure', o.isFailure) : undefined,
-    isResultFailure: has('isResultFailure') ? checkFunction('isResultFailure', o.isResultFailure) : undefined,
-    retryAfterHint: has('retryAfterHint') ? checkFunction('retryAfterHint', o.retryAfterHint) : undefined,
+    halfOpenProbes: num('halfOpenProbes'),
+    successThreshold: num('successThreshold'),
+    maxProbeWait: num('maxProbeWait') ?? Math.max(60_000, timeout ?? 0),
+    isFailure: fn('isFailure'),
+    isResultFailure: fn('isResultFailure'),
+    retryAfterHint: fn('retryAfterHint'),
     timeout,
-    clock: has('clock') ? checkClock(o.clock) : systemClock,
-    logger: has('logger') ? checkLogger(o.logger) : undefined,
+    clock: has('clock')
+      ? checkMethods('clock', o.clock, 'now wallNow?', 'an object with a now() method (and optionally wallNow())')
+      : systemClock,
+    logger: has('logger') ? checkMethods('logger', o.logger, 'info warn error', 'an object with info, warn and error methods') : undefined,
     random: Math.random,
     ...checkStore(o),
   };

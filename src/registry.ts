@@ -1,6 +1,6 @@
 import { CircuitBreaker } from './breaker.js';
 import { Emitter } from './emitter.js';
-import { checkNumber, resolveOptions } from './options.js';
+import { checkNumber, fail, resolveOptions } from './options.js';
 import type { BreakerMetrics, CircuitBreakerOptions } from './types.js';
 
 /** Options of a `BreakerRegistry`. */
@@ -35,7 +35,7 @@ export interface RegistryEvents {
   remove: RegistryEvent;
 }
 
-const REGISTRY_OPTIONS: ReadonlySet<string> = new Set(['defaults', 'optionsFor', 'maxSize']);
+const REGISTRY_OPTIONS: readonly string[] = ['defaults', 'optionsFor', 'maxSize'];
 
 /**
  * A bounded map from keys (an origin, a tenant, a queue) to circuit breakers, created on
@@ -67,15 +67,13 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
       throw new TypeError(`breakwater: registry options must be an object; got ${String(options)}`);
     }
     for (const key of Object.keys(options ?? {})) {
-      if (!REGISTRY_OPTIONS.has(key)) {
+      if (!REGISTRY_OPTIONS.includes(key)) {
         throw new TypeError(`breakwater: unknown registry option "${key}" (known: defaults, optionsFor, maxSize)`);
       }
     }
     const o = options ?? {};
-    this.#maxSize = o.maxSize === undefined ? 1000 : checkNumber('maxSize', o.maxSize, { min: 1, integer: true });
-    if (o.optionsFor !== undefined && typeof o.optionsFor !== 'function') {
-      throw new TypeError(`breakwater: option "optionsFor" must be a function; got ${String(o.optionsFor)}`);
-    }
+    this.#maxSize = checkNumber('maxSize', o.maxSize);
+    if (o.optionsFor !== undefined && typeof o.optionsFor !== 'function') fail(TypeError, 'optionsFor', o.optionsFor, 'a function');
     // Validate the shared options now: a typo should fail at start-up, not on the first call for a key.
     resolveOptions(o.defaults);
     this.#defaults = o.defaults ?? {};
@@ -162,9 +160,6 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
 
   /** Subscribes to `add` / `remove`; returns the function that unsubscribes. */
   on<K extends keyof RegistryEvents>(event: K, listener: (event: RegistryEvents[K]) => unknown): () => void {
-    if (typeof listener !== 'function') {
-      throw new TypeError(`breakwater: listener for "${String(event)}" must be a function; got ${String(listener)}`);
-    }
     this.#events ??= new Emitter((error, name) => {
       console.error(`breakwater: a registry "${String(name)}" listener threw`, error);
     });

@@ -1,3 +1,4 @@
+import { checkNumber, fail, NO_MAX } from './options.js';
 import type { TrackerSnapshot } from './trackers/tracker.js';
 import type { CircuitState, TransitionReason } from './transitions.js';
 
@@ -22,23 +23,17 @@ export interface CircuitSnapshot {
   readonly tracker: TrackerSnapshot;
 }
 
-const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'forced-open', 'disabled'];
-const REASONS: readonly TransitionReason[] = [
-  'initial',
-  'failure-threshold',
-  'recovery-timeout',
-  'probe-succeeded',
-  'probe-failed',
-  'probe-expired',
-  'forced-open',
-  'closed-manually',
-  'disabled',
-  'reset',
-  'restored',
-];
+const STATES = 'closed open half-open forced-open disabled'.split(' ') as readonly CircuitState[];
+const REASONS =
+  'initial failure-threshold recovery-timeout probe-succeeded probe-failed probe-expired forced-open closed-manually disabled reset restored'.split(
+    ' ',
+  ) as readonly TransitionReason[];
+
+const ANY_TIME: readonly [number, undefined, 0] = [0, NO_MAX, 0];
+const ANY_COUNT: readonly [number, undefined, 1] = [0, NO_MAX, 1];
 
 function bad(Kind: typeof TypeError | typeof RangeError, path: string, expected: string, value: unknown): never {
-  throw new Kind(`breakwater: option "initialState${path}" must be ${expected}; got ${JSON.stringify(value) ?? String(value)}`);
+  return fail(Kind, `initialState${path}`, value, expected);
 }
 
 function plainObject(value: unknown, path: string): Record<string, unknown> {
@@ -46,20 +41,12 @@ function plainObject(value: unknown, path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function finite(value: unknown, path: string, min = 0): number {
-  if (typeof value !== 'number') bad(TypeError, path, 'a number', value);
-  if (!Number.isFinite(value) || value < min) bad(RangeError, path, `a finite number ≥ ${min}`, value);
-  return value;
-}
-
-function count(value: unknown, path: string): number {
-  const n = finite(value, path);
-  if (!Number.isInteger(n)) bad(RangeError, path, 'a whole number', value);
-  return n;
-}
+/** A time (ms, finite, ≥ 0) or a count (a whole number ≥ 0), checked as the number options are. */
+const time = (value: unknown, path: string): number => checkNumber('', value, ANY_TIME, `initialState${path}`);
+const count = (value: unknown, path: string): number => checkNumber('', value, ANY_COUNT, `initialState${path}`);
 
 function oneOf<T extends string>(value: unknown, options: readonly T[], path: string): T {
-  if (typeof value !== 'string' || !options.includes(value as T)) bad(TypeError, path, `one of ${options.join(', ')}`, value);
+  if (!options.includes(value as T)) bad(TypeError, path, `one of ${options.join(', ')}`, value);
   return value as T;
 }
 
@@ -81,7 +68,7 @@ export function parseTracker(value: unknown): TrackerSnapshot {
     const failures = count(b[2], `${path}[2]`);
     const slow = count(b[3], `${path}[3]`);
     if (failures > calls || slow > calls) bad(RangeError, path, 'counts no larger than its calls', b);
-    return [finite(b[0], `${path}[0]`), calls, failures, slow] as const;
+    return [time(b[0], `${path}[0]`), calls, failures, slow] as const;
   });
   return { kind, buckets };
 }
@@ -103,14 +90,14 @@ export function parseSnapshot(input: unknown): CircuitSnapshot {
   if (s.version !== SNAPSHOT_VERSION) bad(RangeError, '.version', `${SNAPSHOT_VERSION}`, s.version);
   if (s.name !== null && s.name !== undefined && typeof s.name !== 'string') bad(TypeError, '.name', 'a string or null', s.name);
   const state = oneOf(s.state, STATES, '.state');
-  const openUntil = s.openUntil === null || s.openUntil === undefined ? null : finite(s.openUntil, '.openUntil');
+  const openUntil = s.openUntil === null || s.openUntil === undefined ? null : time(s.openUntil, '.openUntil');
   if (state === 'open' && openUntil === null) bad(TypeError, '.openUntil', 'a time when state is "open"', s.openUntil);
   return {
     version: SNAPSHOT_VERSION,
     name: typeof s.name === 'string' ? s.name : null,
     state,
     reason: s.reason === undefined ? 'restored' : oneOf(s.reason, REASONS, '.reason'),
-    since: finite(s.since, '.since'),
+    since: time(s.since, '.since'),
     openUntil: state === 'open' ? openUntil : null,
     opens: count(s.opens, '.opens'),
     tracker: parseTracker(s.tracker),

@@ -97,7 +97,7 @@ describe('toJSON / initialState', () => {
     ['a NaN time', { ...valid, since: Number.NaN }, RangeError, /"initialState.since"/],
     ['a string time', { ...valid, since: '1' }, TypeError, /"initialState.since" must be a number/],
     ['negative opens', { ...valid, opens: -1 }, RangeError, /"initialState.opens"/],
-    ['fractional opens', { ...valid, opens: 1.5 }, RangeError, /whole number/],
+    ['fractional opens', { ...valid, opens: 1.5 }, RangeError, /"initialState.opens" must be an integer ≥ 0; got 1.5/],
     ['a bad name', { ...valid, name: 5 }, TypeError, /"initialState.name"/],
     ['a bad reason', { ...valid, reason: 'because' }, TypeError, /"initialState.reason"/],
     ['a bad tracker', { ...valid, tracker: { kind: 'ring' } }, TypeError, /"initialState.tracker.kind"/],

@@ -53,29 +53,26 @@ export class TimeWindowTracker implements FailureTracker {
     return o;
   }
 
+  /** Adds counts to the bucket at offset `o` and to the window's totals (negative counts take them out). */
+  #add(o: number, calls: number, failures: number, slow: number): void {
+    const c = this.#counts;
+    c[o] = (c[o] as number) + calls;
+    c[o + 1] = (c[o + 1] as number) + failures;
+    c[o + 2] = (c[o + 2] as number) + slow;
+    this.#calls += calls;
+    this.#failures += failures;
+    this.#slow += slow;
+  }
+
   #clear(bucket: number): void {
     const c = this.#counts;
     const o = bucket * STRIDE;
-    this.#calls -= c[o] as number;
-    this.#failures -= c[o + 1] as number;
-    this.#slow -= c[o + 2] as number;
-    c[o] = 0;
-    c[o + 1] = 0;
-    c[o + 2] = 0;
+    this.#add(o, -(c[o] as number), -(c[o + 1] as number), -(c[o + 2] as number));
     c[o + SLICE] = -1;
   }
 
   #clearAll(): void {
-    const c = this.#counts;
-    for (let o = 0; o < c.length; o += STRIDE) {
-      c[o] = 0;
-      c[o + 1] = 0;
-      c[o + 2] = 0;
-      c[o + SLICE] = -1;
-    }
-    this.#calls = 0;
-    this.#failures = 0;
-    this.#slow = 0;
+    for (let b = 0; b < this.#counts.length / STRIDE; b++) this.#clear(b);
   }
 
   reset(): void {
@@ -122,12 +119,7 @@ export class TimeWindowTracker implements FailureTracker {
       if (slice > current || slice <= current - n) continue;
       const o = mod(slice, n) * STRIDE;
       this.#counts[o + SLICE] = slice;
-      this.#counts[o] = (this.#counts[o] as number) + calls;
-      this.#counts[o + 1] = (this.#counts[o + 1] as number) + failures;
-      this.#counts[o + 2] = (this.#counts[o + 2] as number) + slow;
-      this.#calls += calls;
-      this.#failures += failures;
-      this.#slow += slow;
+      this.#add(o, calls, failures, slow);
     }
   }
 }
@@ -138,9 +130,7 @@ const SLICE = 3;
 
 /** `n` empty buckets, allocated at exact length (growing by `push` would leave slack). */
 function emptyBuckets(n: number): number[] {
-  const counts = new Array<number>(n * STRIDE).fill(0);
-  for (let o = SLICE; o < counts.length; o += STRIDE) counts[o] = -1;
-  return counts;
+  return Array.from({ length: n * STRIDE }, (_, i) => (i % STRIDE === SLICE ? -1 : 0));
 }
 
 /** Modulo that stays non-negative for negative slices (clocks may start below zero). */
