@@ -1,6 +1,6 @@
 import { Emitter } from './emitter.js';
 import { createOpenError, TimeoutError } from './errors.js';
-import { resolveOptions, type Settings } from './options.js';
+import { modeOf, resolveOptions, type Settings } from './options.js';
 import { Rejection, rejectSoon } from './reject-soon.js';
 import { type CircuitSnapshot, parseSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 import type { BreakerStore, ControlOp, FleetLink } from './store.js';
@@ -180,7 +180,7 @@ export class CircuitBreaker {
     const now = this.#s.clock.now();
     const w = this.#tracker.stats(now);
     const judged = this.#successes + this.#failures + this.#timeouts;
-    const consecutive = this.#s.mode === 'consecutive';
+    const consecutive = modeOf(this.#s) === 'consecutive';
     return {
       name: this.#s.name,
       state: c.state,

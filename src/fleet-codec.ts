@@ -2,7 +2,9 @@
  * How fleet mode writes a circuit, a tracker and the settings into a store, and reads them
  * back without trusting what it reads (another version, another app, a hand-edited key).
  */
+
 import type { Settings } from './options.js';
+import { modeOf } from './options.js';
 import { parseTracker } from './snapshot.js';
 import type { TrackerSnapshot } from './trackers/tracker.js';
 import type { Circuit, CircuitState, TransitionReason } from './transitions.js';
@@ -73,13 +75,13 @@ export function decodeTracker(text: string): TrackerSnapshot | undefined {
 export function settingsDigest(s: Settings): string {
   const backoff = typeof s.backoff === 'function' ? 'function' : s.backoff;
   const text = JSON.stringify([
-    s.mode,
+    modeOf(s),
     s.failureThreshold,
     s.failureRateThreshold ?? null,
     s.slowCallRateThreshold ?? null,
     s.slowCallDuration ?? null,
-    s.mode === 'rate' ? s.window : null,
-    s.mode === 'rate' ? s.minimumCalls : null,
+    modeOf(s) === 'rate' ? s.window : null,
+    modeOf(s) === 'rate' ? s.minimumCalls : null,
     s.recoveryTimeout,
     backoff,
     s.halfOpenProbes,

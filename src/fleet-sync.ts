@@ -6,8 +6,10 @@
  * batched, probes are admitted through the store, and a store fault never reaches a caller: the
  * breaker falls back per `onStoreError` until the store answers again.
  */
+
 import { decodeCircuit, decodeTracker, encodeCircuit, settingsDigest } from './fleet-codec.js';
 import type { Settings } from './options.js';
+import { modeOf } from './options.js';
 import type { ControlOp, FleetHost, FleetLink, ProbeTicket, SharedRecord, StoreOperations } from './store.js';
 import { createTracker } from './trackers/create.js';
 import type { FailureTracker } from './trackers/tracker.js';
@@ -411,7 +413,7 @@ export class FleetSync implements FleetLink {
     this.#shared = shared;
     const tracker = decodeTracker(rec.tracker);
     this.#sharedFailures =
-      this.#s.mode !== 'consecutive' ? -1 : tracker?.kind === 'consecutive' ? tracker.failures : tracker === undefined ? 0 : -1;
+      modeOf(this.#s) !== 'consecutive' ? -1 : tracker?.kind === 'consecutive' ? tracker.failures : tracker === undefined ? 0 : -1;
     const host = this.#host;
     host.tracker.reset();
     if (tracker !== undefined) host.tracker.restore(tracker, local, (t) => t - this.#offset);

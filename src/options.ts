@@ -51,7 +51,6 @@ const DEFAULT_WINDOW: WindowOptions = Object.freeze({ type: 'count', size: 100 }
 /** Options after validation, with defaults filled in. */
 export interface Settings extends Rules {
   readonly name: string | undefined;
-  readonly mode: 'consecutive' | 'rate';
   readonly failureThreshold: number;
   readonly failureRateThreshold: number | undefined;
   readonly slowCallRateThreshold: number | undefined;
@@ -214,6 +213,11 @@ function checkStore(o: Record<string, unknown>): Pick<Settings, 'store' | 'syncI
   };
 }
 
+/** Which rule opens the circuit: consecutive failures, or a rate over a window (derived, not stored: idle memory). */
+export function modeOf(s: Settings): 'consecutive' | 'rate' {
+  return s.failureRateThreshold === undefined && s.slowCallRateThreshold === undefined ? 'consecutive' : 'rate';
+}
+
 /** Validates options at construction; every problem is a `TypeError` or `RangeError` naming the option and the value. */
 export function resolveOptions(options: CircuitBreakerOptions | undefined): Settings {
   if (options === undefined) options = {};
@@ -248,11 +252,11 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
   const timeout = num('timeout') as number | undefined;
   const window = has('window') ? checkWindow(o.window) : DEFAULT_WINDOW;
   const minimumCalls = num('minimumCalls');
+  const fleet = checkStore(o);
 
   // One literal in a fixed order: the settings object keeps fast properties (the hot path reads it on every call).
   return {
     name: o.name as string | undefined,
-    mode: rate ? 'rate' : 'consecutive',
     failureThreshold: num('failureThreshold'),
     failureRateThreshold: num('failureRateThreshold'),
     slowCallRateThreshold: num('slowCallRateThreshold'),
@@ -272,7 +276,8 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
       ? checkMethods('clock', o.clock, 'now wallNow?', 'an object with a now() method (and optionally wallNow())')
       : systemClock,
     logger: has('logger') ? checkMethods('logger', o.logger, 'info warn error', 'an object with info, warn and error methods') : undefined,
-    random: Math.random,
-    ...checkStore(o),
+    store: fleet.store,
+    syncInterval: fleet.syncInterval,
+    onStoreError: fleet.onStoreError,
   };
 }

@@ -66,7 +66,6 @@ export interface Rules {
   readonly halfOpenProbes: number;
   readonly successThreshold: number;
   readonly maxProbeWait: number;
-  readonly random: () => number;
 }
 
 /**
@@ -106,7 +105,7 @@ export function recoveryDelay(rules: Rules, attempt: number): number {
   const max = backoff.maxDelay ?? base * 10;
   const grown = Math.min(max, base * (backoff.multiplier ?? 2) ** (attempt - 1));
   const jitter = backoff.jitter ?? 0;
-  return jitter === 0 ? grown : grown * (1 - jitter * rules.random());
+  return jitter === 0 ? grown : grown * (1 - jitter * Math.random());
 }
 
 /**

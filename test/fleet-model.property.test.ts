@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCircuit } from '../src/fleet-codec.js';
 import { type Commit, type FleetHost, FleetSync, ITEM } from '../src/fleet-sync.js';
-import { resolveOptions } from '../src/options.js';
+import { modeOf, resolveOptions } from '../src/options.js';
 import { createTracker } from '../src/trackers/create.js';
 import {
   admission,
@@ -149,7 +149,7 @@ describe('fleet mode against the single-breaker model', () => {
         const log = store.backend.log;
         const written = commits.filter((c) => c.written).sort((a, b) => Number(a.version) - Number(b.version));
         expect(written.map((c) => c.version)).toEqual(log.map((r) => r.version));
-        if (process.env.FLEET_PROPERTY_DEBUG) console.log(JSON.stringify({ mode: s.mode, commits, log }));
+        if (process.env.FLEET_PROPERTY_DEBUG) console.log(JSON.stringify({ mode: modeOf(s), commits, log }));
         let model: Circuit | undefined;
         const modelTracker = createTracker(s);
         const after = new Map<string, { circuit: Circuit | undefined; tracker: string }>([['', { circuit: undefined, tracker: '' }]]);

@@ -130,7 +130,6 @@ async function run(c: Config, actions: Action[]): Promise<void> {
     halfOpenProbes: c.halfOpenProbes,
     successThreshold: c.successThreshold,
     backoff: options.backoff ?? { type: 'fixed' },
-    random: Math.random,
   };
   const model = new Model(rules, recountWindow(c), c.timeout);
   const seen: string[] = [];

@@ -8,7 +8,6 @@ const rules = {
   halfOpenProbes: 1,
   successThreshold: 1,
   maxProbeWait: 60_000,
-  random: Math.random,
 };
 
 class Throttled extends Error {

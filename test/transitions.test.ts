@@ -8,7 +8,6 @@ const rules: T.Rules = {
   halfOpenProbes: 1,
   successThreshold: 1,
   maxProbeWait: 50,
-  random: () => 0,
 };
 
 describe('pure transitions', () => {

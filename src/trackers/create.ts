@@ -1,4 +1,5 @@
 import type { Settings } from '../options.js';
+import { modeOf } from '../options.js';
 import { ConsecutiveTracker } from './consecutive.js';
 import { CountWindowTracker } from './count-window.js';
 import { TimeWindowTracker } from './time-window.js';
@@ -6,7 +7,7 @@ import type { FailureTracker } from './tracker.js';
 
 /** The tracker the settings ask for. */
 export function createTracker(s: Settings): FailureTracker {
-  if (s.mode === 'consecutive') return new ConsecutiveTracker(s.failureThreshold);
+  if (modeOf(s) === 'consecutive') return new ConsecutiveTracker(s.failureThreshold);
   return s.window.type === 'count'
     ? new CountWindowTracker(s.window.size, s)
     : new TimeWindowTracker(s.window.duration, s.window.buckets ?? 10, s);
