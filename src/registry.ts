@@ -166,6 +166,27 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
     return this.#events.on(event, listener);
   }
 
+  /**
+   * Runs `attach` for every breaker in the registry now and every one added later; the function it
+   * returns runs when that breaker leaves the registry. Returns a function that detaches everything.
+   * This is how exporters follow a registry of many breakers.
+   */
+  watch(attach: (breaker: CircuitBreaker, key: string) => () => void): () => void {
+    const detach = new Map<CircuitBreaker, () => void>();
+    for (const [key, breaker] of this) detach.set(breaker, attach(breaker, key));
+    const offAdd = this.on('add', ({ key, breaker }) => detach.set(breaker, attach(breaker, key)));
+    const offRemove = this.on('remove', ({ breaker }) => {
+      detach.get(breaker)?.();
+      detach.delete(breaker);
+    });
+    return () => {
+      offAdd();
+      offRemove();
+      for (const stop of detach.values()) stop();
+      detach.clear();
+    };
+  }
+
   #create(key: string): CircuitBreaker {
     if (typeof key !== 'string' || key === '') {
       throw new TypeError(`breakwater: a registry key must be a non-empty string; got ${typeof key === 'string' ? '""' : String(key)}`);

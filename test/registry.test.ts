@@ -100,6 +100,24 @@ describe('BreakerRegistry', () => {
     expect(registry.size).toBe(0);
   });
 
+  it('watch attaches to present and future breakers and detaches on removal and on stop', () => {
+    const registry = new BreakerRegistry({ maxSize: 2 });
+    registry.get('a');
+    const log: string[] = [];
+    const stop = registry.watch((breaker, key) => {
+      log.push(`+${key}:${breaker.name}`);
+      return () => log.push(`-${key}`);
+    });
+    registry.get('b');
+    registry.get('c'); // evicts a first
+    registry.delete('b');
+    expect(log).toEqual(['+a:a', '+b:b', '-a', '+c:c', '-b']);
+    stop();
+    expect(log.at(-1)).toBe('-c');
+    registry.get('d');
+    expect(log.at(-1)).toBe('-c');
+  });
+
   it('reports a throwing listener without breaking get', () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
     const registry = new BreakerRegistry();

@@ -132,25 +132,10 @@ export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry
     };
   };
 
-  let stopTarget: () => void;
-  if (typeof (target as BreakerRegistry).peek === 'function') {
-    const registry = target as BreakerRegistry;
-    const untrack = new Map<CircuitBreaker, () => void>();
-    for (const [, breaker] of registry) untrack.set(breaker, trackBreaker(breaker));
-    const offAdd = registry.on('add', ({ breaker }) => untrack.set(breaker, trackBreaker(breaker)));
-    const offRemove = registry.on('remove', ({ breaker }) => {
-      untrack.get(breaker)?.();
-      untrack.delete(breaker);
-    });
-    stopTarget = () => {
-      offAdd();
-      offRemove();
-      for (const stop of untrack.values()) stop();
-      untrack.clear();
-    };
-  } else {
-    stopTarget = trackBreaker(target as CircuitBreaker);
-  }
+  const stopTarget =
+    typeof (target as BreakerRegistry).peek === 'function'
+      ? (target as BreakerRegistry).watch(trackBreaker)
+      : trackBreaker(target as CircuitBreaker);
   let stopped = false;
   return () => {
     if (stopped) return;

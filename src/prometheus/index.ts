@@ -157,26 +157,10 @@ function build(register: Registry, prefix: string, buckets: readonly number[] | 
     };
   };
 
-  const trackRegistry = (registry: BreakerRegistry): (() => void) => {
-    const untrack = new Map<CircuitBreaker, () => void>();
-    for (const [, breaker] of registry) untrack.set(breaker, trackBreaker(breaker));
-    const offAdd = registry.on('add', ({ breaker }) => untrack.set(breaker, trackBreaker(breaker)));
-    const offRemove = registry.on('remove', ({ breaker }) => {
-      untrack.get(breaker)?.();
-      untrack.delete(breaker);
-    });
-    return () => {
-      offAdd();
-      offRemove();
-      for (const stop of untrack.values()) stop();
-      untrack.clear();
-    };
-  };
-
   return {
     register,
     track(target) {
-      return isRegistry(target) ? trackRegistry(target) : trackBreaker(target);
+      return isRegistry(target) ? target.watch(trackBreaker) : trackBreaker(target);
     },
   };
 }
