@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromiumFlags, chromiumPath } from './lib/chromium.mjs';
 import { freshProject, packTarball, root, run } from './lib/pack.mjs';
 
 const runtimesDir = join(root, 'test', 'runtimes');
@@ -126,18 +127,9 @@ async function chromium(project) {
   const { chromium: browserType } = requireFromRoot('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'breakwater-chromium-'));
   const context = await browserType.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    executablePath: chromiumPath,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: chromiumFlags,
   });
   try {
     const page = context.pages()[0] ?? (await context.newPage());

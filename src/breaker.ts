@@ -113,11 +113,7 @@ export class CircuitBreaker {
         probe = true;
       }
     }
-    if (options === undefined && this.#s.timeout === undefined) {
-      return probe || this.#timed ? this.#run(fn, probe, c.generation) : this.#runFast(fn, c.generation);
-    }
-    const run = this.#runGuarded(fn, options?.signal, probe, c.generation);
-    return options?.fallback === undefined ? run : run.then(undefined, options.fallback);
+    return this.#dispatch(fn, options, probe, c.generation);
   }
 
   /** Returns a function with `fn`'s parameters that calls it through this breaker. */
@@ -217,6 +213,20 @@ export class CircuitBreaker {
   }
 
   // ── calls ────────────────────────────────────────────────────────────────
+
+  /** Runs an admitted call on the cheapest path its options allow. */
+  #dispatch<T>(
+    fn: (context: CallContext) => T | PromiseLike<T>,
+    options: ExecuteOptions<T> | undefined,
+    probe: boolean,
+    generation: number,
+  ): Promise<T> {
+    if (options === undefined && this.#s.timeout === undefined) {
+      return probe || this.#timed ? this.#run(fn, probe, generation) : this.#runFast(fn, generation);
+    }
+    const run = this.#runGuarded(fn, options?.signal, probe, generation);
+    return options?.fallback === undefined ? run : run.then(undefined, options.fallback);
+  }
 
   /**
    * The hottest path: a call admitted while closed, untimed, no signal, no probe. `then` with
@@ -403,6 +413,11 @@ export class CircuitBreaker {
 
   #record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource, hint?: number): void {
     if (this.#fleet?.record(outcome, slow, probe, generation, hint)) return;
+    this.#settleHere(outcome, slow, probe, generation, time, hint);
+  }
+
+  /** Settles an outcome on the local circuit (always without a store; in fleet mode while the store is unreachable). */
+  #settleHere(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource, hint: number | undefined): void {
     const c = this.#circuit.state === 'half-open' ? this.#refresh() : this.#circuit;
     this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, time, this.#s, hint));
   }
@@ -521,10 +536,7 @@ export class CircuitBreaker {
         if (prev.state !== next.state) this.#transitioned(prev, next, source);
       },
       tracker: this.#tracker,
-      settleLocally: (outcome, slow, probe, generation, hint) => {
-        const c = this.#refresh();
-        this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, this.#s.clock.now(), this.#s, hint));
-      },
+      settleLocally: (outcome, slow, probe, generation, hint) => this.#settleHere(outcome, slow, probe, generation, this.#s.clock, hint),
       storeError: (error, fallback) => {
         if (this.#events?.has('storeError')) this.#events.emit('storeError', { name: this.#s.name, error, fallback });
         this.#log(
@@ -555,10 +567,7 @@ export class CircuitBreaker {
       const now = this.#s.clock.now();
       return this.#reject(this.#refresh(now), now, options);
     }
-    const probe = ticket.admit === 'probe';
-    if (options === undefined && this.#s.timeout === undefined) return this.#run(fn, probe, ticket.generation);
-    const run = this.#runGuarded(fn, options?.signal, probe, ticket.generation);
-    return options?.fallback === undefined ? run : run.then(undefined, options.fallback);
+    return this.#dispatch(fn, options, ticket.admit === 'probe', ticket.generation);
   }
 
   #control(op: ControlOp): void {

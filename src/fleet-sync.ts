@@ -17,7 +17,7 @@ import {
   type Admission,
   admission,
   admitProbe,
-  advance,
+  advanceAll,
   type Circuit,
   close,
   disable,
@@ -518,10 +518,4 @@ export class FleetSync implements FleetLink {
       },
     );
   }
-}
-
-/** Applies every time-driven transition due at `now`. */
-function advanceAll(c: Circuit, now: number, s: Settings): Circuit {
-  for (let next = advance(c, now, s); next !== c; next = advance(c, now, s)) c = next;
-  return c;
 }

@@ -11,12 +11,11 @@ import { createTracker } from '../src/trackers/create.js';
 import {
   admission,
   admitProbe,
-  advance,
+  advanceAll,
   type Circuit,
   FAILURE,
   initialCircuit,
   type Outcome,
-  type Rules,
   settle,
 } from '../src/transitions.js';
 import { MemoryStore } from './helpers/memory-store.js';
@@ -24,11 +23,6 @@ import { MemoryStore } from './helpers/memory-store.js';
 const N = 3;
 const OFFSET = 1e6; // the store's clock runs ahead of the instances'
 const RUNS = Number(process.env.FLEET_PROPERTY_RUNS ?? 1000);
-
-function advanceAll(c: Circuit, now: number, rules: Rules): Circuit {
-  for (let next = advance(c, now, rules); next !== c; next = advance(c, now, rules)) c = next;
-  return c;
-}
 
 type Command =
   | { k: 'call'; i: number; o: Outcome }

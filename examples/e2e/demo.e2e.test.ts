@@ -17,12 +17,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumFlags, chromiumPath } from '../../scripts/lib/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
+const hasChromium = existsSync(chromiumPath);
 if (!hasChromium && process.env.CI) {
   throw new Error(
-    `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium). The end-to-end test may not be skipped in CI.`,
+    `Chromium not found at ${chromiumPath}: install it (apt-get install -y chromium). The end-to-end test may not be skipped in CI.`,
   );
 }
 
@@ -117,19 +117,10 @@ describe.skipIf(!hasChromium)(
 
       profile = mkdtempSync(join(tmpdir(), 'breakwater-e2e-'));
       context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
+        executablePath: chromiumPath,
         headless: true,
         viewport: { width: 1280, height: 900 },
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+        args: [...chromiumFlags],
       });
       monitor = context.pages()[0] ?? (await context.newPage());
       page = await context.newPage();
