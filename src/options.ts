@@ -126,12 +126,12 @@ function checkMethods<T>(option: string, value: unknown, names: string, expected
   return ok ? (value as T) : fail(TypeError, option, value, expected);
 }
 
-/** The closest known option name (edit distance under 4, ignoring case), to suggest for a typo. */
-function closest(name: string): string | undefined {
+/** The closest of the known option names (edit distance under 4, ignoring case), to suggest for a typo. */
+function closest(name: string, knownNames: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 4;
   const a = name.toLowerCase();
-  for (const known of KNOWN_OPTIONS) {
+  for (const known of knownNames) {
     const b = known.toLowerCase();
     // One row of the edit-distance table at a time.
     let row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -218,16 +218,21 @@ export function modeOf(s: Settings): 'consecutive' | 'rate' {
   return s.failureRateThreshold === undefined && s.slowCallRateThreshold === undefined ? 'consecutive' : 'rate';
 }
 
+/** Refuses a key that is not one of `knownNames` (a typo must not silently do nothing), suggesting the closest one. */
+export function refuseUnknown(options: object, knownNames: readonly string[], what: string): void {
+  for (const key of Object.keys(options)) {
+    if (!knownNames.includes(key)) {
+      const hint = closest(key, knownNames);
+      throw new TypeError(`breakwater: unknown ${what} "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`);
+    }
+  }
+}
+
 /** Validates options at construction; every problem is a `TypeError` or `RangeError` naming the option and the value. */
 export function resolveOptions(options: CircuitBreakerOptions | undefined): Settings {
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null) fail(TypeError, 'options', options, 'an object');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.includes(key)) {
-      const hint = closest(key);
-      throw new TypeError(`breakwater: unknown option "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`);
-    }
-  }
+  refuseUnknown(options, KNOWN_OPTIONS, 'option');
   const o = options as Record<string, unknown>;
   const has = (key: string) => o[key] !== undefined;
 

@@ -1,6 +1,6 @@
 import { CircuitBreaker } from './breaker.js';
 import { Emitter } from './emitter.js';
-import { checkNumber, fail, resolveOptions } from './options.js';
+import { checkNumber, fail, refuseUnknown, resolveOptions } from './options.js';
 import type { BreakerMetrics, CircuitBreakerOptions } from './types.js';
 
 /** Options of a `BreakerRegistry`. */
@@ -66,12 +66,8 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
       throw new TypeError(`breakwater: registry options must be an object; got ${String(options)}`);
     }
-    for (const key of Object.keys(options ?? {})) {
-      if (!REGISTRY_OPTIONS.includes(key)) {
-        throw new TypeError(`breakwater: unknown registry option "${key}" (known: defaults, optionsFor, maxSize)`);
-      }
-    }
     const o = options ?? {};
+    refuseUnknown(o, REGISTRY_OPTIONS, 'registry option');
     this.#maxSize = checkNumber('maxSize', o.maxSize);
     if (o.optionsFor !== undefined && typeof o.optionsFor !== 'function') fail(TypeError, 'optionsFor', o.optionsFor, 'a function');
     // Validate the shared options now: a typo should fail at start-up, not on the first call for a key.

@@ -99,7 +99,7 @@ export function recoveryDelay(rules: Rules, attempt: number): number {
   const backoff = rules.backoff;
   if (typeof backoff === 'function') {
     const delay = backoff(attempt, base);
-    return typeof delay === 'number' && delay >= 0 && delay !== Number.POSITIVE_INFINITY ? delay : base;
+    return isDelay(delay) ? delay : base;
   }
   if (backoff.type === 'fixed') return base;
   const max = backoff.maxDelay ?? base * 10;
@@ -114,7 +114,12 @@ export function recoveryDelay(rules: Rules, attempt: number): number {
  * because the upstream said when it expects to recover; anything else falls back to the delay.
  */
 export function openDelay(rules: Rules, attempt: number, hint: number | undefined): number {
-  return hint !== undefined && hint >= 0 && hint !== Number.POSITIVE_INFINITY ? hint : recoveryDelay(rules, attempt);
+  return isDelay(hint) ? hint : recoveryDelay(rules, attempt);
+}
+
+/** A usable open time: a finite number of ms ≥ 0 (NaN, negatives, Infinity and non-numbers are not). */
+function isDelay(ms: unknown): ms is number {
+  return typeof ms === 'number' && ms >= 0 && ms !== Number.POSITIVE_INFINITY;
 }
 
 /**

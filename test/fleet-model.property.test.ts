@@ -8,16 +8,7 @@ import { decodeCircuit } from '../src/fleet-codec.js';
 import { type Commit, type FleetHost, FleetSync, ITEM } from '../src/fleet-sync.js';
 import { modeOf, resolveOptions } from '../src/options.js';
 import { createTracker } from '../src/trackers/create.js';
-import {
-  admission,
-  admitProbe,
-  advanceAll,
-  type Circuit,
-  FAILURE,
-  initialCircuit,
-  type Outcome,
-  settle,
-} from '../src/transitions.js';
+import { admission, admitProbe, advanceAll, type Circuit, FAILURE, initialCircuit, type Outcome, settle } from '../src/transitions.js';
 import { MemoryStore } from './helpers/memory-store.js';
 
 const N = 3;
