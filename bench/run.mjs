@@ -3,7 +3,7 @@
 //   npm run bench                      full run, prints the tables
 //   npm run bench -- --json [file]     also writes the results as JSON (default bench/results/<date>.json)
 //   npm run bench -- --quick           short smoke run (CI): fewer rounds, smaller windows
-//   npm run bench -- --only open       only the scenarios whose id starts with this (idle: memory only)
+//   npm run bench -- --only open       only the scenarios whose id starts with this (idle: memory only; size: bundle sizes only)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { versions } from './lib/contenders.mjs';
 import { measureIdle } from './lib/memory.mjs';
 import { closedRejects, closedResolves, closedSync, open, windowFill } from './lib/scenarios.mjs';
+import { measureSizes } from './lib/size.mjs';
 import { median, runInterleaved } from './lib/timing.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -92,6 +93,7 @@ async function main() {
     process.stderr.write(`  ${s.id} done\n`);
   }
   const idle = wanted('idle') ? await measureIdle({ count: 10_000, repeats: args.quick ? 1 : 5 }) : [];
+  const sizes = wanted('size') ? await measureSizes() : [];
 
   const cpu = cpus();
   const report = {
@@ -105,6 +107,7 @@ async function main() {
     rounds: opts.rounds,
     scenarios: results,
     idle,
+    sizes,
     seconds: (Date.now() - started) / 1000,
   };
 
@@ -117,13 +120,24 @@ async function main() {
       ),
     );
   }
-  console.log('\nidle breakers (10,000 built, after GC)');
-  console.log(
-    table(
-      idle.map((i) => [i.name, `${i.bytes} B`, i.timers.toFixed(2), i.handles.toFixed(2)]),
-      ['breaker', 'heap / breaker', 'timers / breaker', 'handles / breaker'],
-    ),
-  );
+  if (idle.length > 0) {
+    console.log('\nidle breakers (10,000 built, after GC)');
+    console.log(
+      table(
+        idle.map((i) => [i.name, `${i.bytes} B`, i.timers.toFixed(2), i.handles.toFixed(2)]),
+        ['breaker', 'heap / breaker', 'timers / breaker', 'handles / breaker'],
+      ),
+    );
+  }
+  if (sizes.length > 0) {
+    console.log('\nbundle size (one minified ESM bundle, gzip level 9)');
+    console.log(
+      table(
+        sizes.map((z) => [z.name, `${z.minified} B`, `${z.gzip} B`, fmtRatio(z.ratio)]),
+        ['import', 'minified', 'min+gzip', 'vs breakwater { CircuitBreaker }'],
+      ),
+    );
+  }
   console.log(
     `\n${report.node} on ${report.cpu} (${report.cores} cores); breakwater ${report.versions.breakwater}, cockatiel ${report.versions.cockatiel}, opossum ${report.versions.opossum}; ${report.seconds.toFixed(1)} s`,
   );

@@ -537,24 +537,8 @@ export class CircuitBreaker {
       },
       tracker: this.#tracker,
       settleLocally: (outcome, slow, probe, generation, hint) => this.#settleHere(outcome, slow, probe, generation, this.#s.clock, hint),
-      storeError: (error, fallback) => {
-        if (this.#events?.has('storeError')) this.#events.emit('storeError', { name: this.#s.name, error, fallback });
-        this.#log(
-          'error',
-          'breaker.storeError',
-          `breakwater${this.#tag}: the store failed; running on "${fallback}" until it answers again`,
-          { error, fallback },
-          true,
-        );
-      },
-      storeRecovered: (downtime) => {
-        if (this.#events?.has('storeRecovered')) this.#events.emit('storeRecovered', { name: this.#s.name, downtime });
-        if (this.#s.logger !== undefined)
-          this.#log('info', 'breaker.storeRecovered', `breakwater${this.#tag}: the store answers again; shared state read back`, {
-            downtime,
-          });
-      },
-      warn: (message, extra) => this.#log('warn', 'breaker.settingsMismatch', `breakwater${this.#tag}: ${message}`, extra, true),
+      emit: (event, payload) => this.#events?.emit(event, payload),
+      log: (level, event, message, fields, echo) => this.#log(level, event, `breakwater${this.#tag}: ${message}`, fields, echo),
     });
   }
 

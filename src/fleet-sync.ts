@@ -9,7 +9,7 @@
 
 import { decodeCircuit, decodeTracker, encodeCircuit, settingsDigest } from './fleet-codec.js';
 import type { Settings } from './options.js';
-import { modeOf } from './options.js';
+import { checkMethods, checkNumber, fail, modeOf } from './options.js';
 import type { ControlOp, FleetHost, FleetLink, ProbeTicket, SharedRecord, StoreOperations } from './store.js';
 import { createTracker } from './trackers/create.js';
 import type { FailureTracker } from './trackers/tracker.js';
@@ -29,6 +29,7 @@ import {
   SUCCESS,
   settle,
 } from './transitions.js';
+import type { StoreErrorPolicy } from './types.js';
 
 export type { ControlOp, FleetHost, ProbeTicket } from './store.js';
 
@@ -49,6 +50,9 @@ const MAX_ATTEMPTS = 32;
 /** With a subscriber, a safety-net re-read at most this often (ms): changes arrive by message. */
 const RESYNC_WITH_SUBSCRIBER = 5_000;
 const DEFAULT_STORE_TIMEOUT = 250;
+/** `syncInterval`: ms, 1 – 3,600,000, default 100. */
+const SYNC_INTERVAL = [1, 3_600_000, 0, 100] as const;
+const STORE_ERROR_POLICIES: readonly unknown[] = ['local', 'fail-open', 'fail-closed'];
 
 /**
  * A batch holds three numbers per outcome: a code (outcome in bits 0–1, slow in bit 2, probe in
@@ -94,6 +98,8 @@ export class FleetSync implements FleetLink {
   readonly #scratch: FailureTracker;
   readonly #digest: string;
   readonly #timeout: number;
+  readonly #syncInterval: number;
+  readonly #policy: StoreErrorPolicy;
   readonly #resyncInterval: number;
   readonly #warned = new Set<string>();
   /** This instance's id in the records it writes. */
@@ -120,7 +126,16 @@ export class FleetSync implements FleetLink {
   #faultSince = 0;
   #retryAt = 0;
 
+  /** @throws {TypeError | RangeError} when a fleet option is invalid (the breaker's constructor calls this). */
   constructor(s: Settings, store: StoreOperations, host: FleetHost, observer?: (commit: Commit) => void) {
+    if (s.name === undefined) {
+      throw new TypeError('breakwater: option "name" is required with a "store": every instance with the same name shares one breaker');
+    }
+    checkMethods('store', store, 'read compareAndSet subscribe?', 'a store with read() and compareAndSet() methods');
+    const policy = s.onStoreError ?? 'local';
+    if (!STORE_ERROR_POLICIES.includes(policy)) fail(TypeError, 'onStoreError', policy, '"local", "fail-open" or "fail-closed"');
+    this.#policy = policy as StoreErrorPolicy;
+    this.#syncInterval = checkNumber('', s.syncInterval, SYNC_INTERVAL, 'syncInterval');
     this.#s = s;
     this.#store = store;
     this.#name = s.name as string;
@@ -129,7 +144,7 @@ export class FleetSync implements FleetLink {
     this.#scratch = createTracker(s);
     this.#digest = settingsDigest(s);
     this.#timeout = store.timeout ?? DEFAULT_STORE_TIMEOUT;
-    this.#resyncInterval = store.subscribe === undefined ? s.syncInterval : Math.max(s.syncInterval, RESYNC_WITH_SUBSCRIBER);
+    this.#resyncInterval = store.subscribe === undefined ? this.#syncInterval : Math.max(this.#syncInterval, RESYNC_WITH_SUBSCRIBER);
     if (store.subscribe !== undefined) {
       store.subscribe(this.#name, (record) => {
         if (!this.#fault) this.#learn(record);
@@ -215,7 +230,13 @@ export class FleetSync implements FleetLink {
       return { next: close(c, this.#scratch, now, op === 'close' ? 'closed-manually' : 'reset'), tracker: true, result: undefined };
     }, op).then(undefined, (error: unknown) => {
       if (error instanceof ContentionError) {
-        this.#host.warn(`could not apply ${op}() fleet-wide: too many instances wrote at once; call it again`, { op });
+        this.#host.log(
+          'warn',
+          'breaker.controlConflict',
+          `could not apply ${op}() fleet-wide: too many instances wrote at once; call it again`,
+          { op },
+          true,
+        );
       } else this.#failed(error);
     });
   }
@@ -238,7 +259,7 @@ export class FleetSync implements FleetLink {
       this.#timer = undefined;
       this.#due = true;
       this.#startFlush();
-    }, this.#s.syncInterval);
+    }, this.#syncInterval);
     unref(this.#timer);
   }
 
@@ -403,10 +424,13 @@ export class FleetSync implements FleetLink {
     this.#rec = rec;
     if (rec.settings !== '' && rec.settings !== this.#digest && !this.#warned.has(rec.settings)) {
       this.#warned.add(rec.settings);
-      this.#host.warn('instances sharing this breaker have different settings; each computes with its own', {
-        ours: this.#digest,
-        theirs: rec.settings,
-      });
+      this.#host.log(
+        'warn',
+        'breaker.settingsMismatch',
+        'instances sharing this breaker have different settings; each computes with its own',
+        { ours: this.#digest, theirs: rec.settings },
+        true,
+      );
     }
     const local = this.#s.clock.now();
     const shared = decodeCircuit(rec.circuit) ?? initialCircuit(local + this.#offset);
@@ -476,7 +500,7 @@ export class FleetSync implements FleetLink {
   /** The store failed: fall back once, report once, and hand waiting outcomes to the local circuit. */
   #failed(error: unknown): void {
     const now = this.#s.clock.now();
-    this.#retryAt = now + Math.max(this.#s.syncInterval, 1_000);
+    this.#retryAt = now + Math.max(this.#syncInterval, 1_000);
     if (this.#fault) return;
     this.#fault = true;
     this.#faultSince = now;
@@ -487,7 +511,7 @@ export class FleetSync implements FleetLink {
     const items = this.#batch;
     this.#batch = [];
     const host = this.#host;
-    const policy = this.#s.onStoreError;
+    const policy = this.#policy;
     if (policy === 'local') {
       for (let i = 0; i < items.length; i += ITEM) {
         const code = items[i] as number;
@@ -497,21 +521,30 @@ export class FleetSync implements FleetLink {
     } else {
       host.adopt(policy === 'fail-open' ? disable(host.circuit(), now) : forceOpen(host.circuit(), now), 'local');
     }
-    host.storeError(error, policy);
+    host.emit('storeError', { name: this.#s.name, error, fallback: policy });
+    host.log(
+      'error',
+      'breaker.storeError',
+      `the store failed; running on "${policy}" until it answers again`,
+      { error, fallback: policy },
+      true,
+    );
   }
 
   /** During a fault, calls retry the store at most once per retry delay; no timer waits for it. */
   #tryRecover(): void {
     const now = this.#s.clock.now();
     if (this.#reading !== undefined || now < this.#retryAt) return;
-    this.#retryAt = now + Math.max(this.#s.syncInterval, 1_000);
+    this.#retryAt = now + Math.max(this.#syncInterval, 1_000);
     this.#reading = this.#read().then(
       (rec) => {
         this.#reading = undefined;
         this.#fault = false;
         this.#rec = undefined; // adopt the shared record whatever version was known before
         this.#learn(rec);
-        this.#host.storeRecovered(this.#s.clock.now() - this.#faultSince);
+        const downtime = this.#s.clock.now() - this.#faultSince;
+        this.#host.emit('storeRecovered', { name: this.#s.name, downtime });
+        this.#host.log('info', 'breaker.storeRecovered', 'the store answers again; shared state read back', { downtime });
       },
       () => {
         this.#reading = undefined;

@@ -1,7 +1,7 @@
 import { type Clock, systemClock } from './clock.js';
 import type { BreakerStore } from './store.js';
 import type { Rules } from './transitions.js';
-import type { CircuitBreakerOptions, Logger, StoreErrorPolicy, WindowOptions } from './types.js';
+import type { CircuitBreakerOptions, Logger, WindowOptions } from './types.js';
 
 /**
  * The number options: `[min, max, kind, default]`. Kind 0: a number ≥ min; 1: an integer ≥ min; 2: a number > min.
@@ -28,7 +28,6 @@ const NUMBERS: Readonly<Record<string, Range>> = {
   successThreshold: [1, NO_MAX, 1, 1],
   timeout: POSITIVE,
   maxProbeWait: POSITIVE,
-  syncInterval: [1, 3_600_000, 0, 100],
   'window.size': [1, 1_000_000, 1],
   'window.duration': POSITIVE,
   'window.buckets': [1, 1000, 1, 10],
@@ -64,8 +63,9 @@ export interface Settings extends Rules {
   readonly clock: Clock;
   readonly logger: Logger | undefined;
   readonly store: BreakerStore | undefined;
-  readonly syncInterval: number;
-  readonly onStoreError: StoreErrorPolicy;
+  /** The fleet options as given: the store's engine checks them when the breaker joins (the core carries none of it). */
+  readonly syncInterval: unknown;
+  readonly onStoreError: unknown;
 }
 
 type ErrorKind = typeof TypeError | typeof RangeError;
@@ -113,7 +113,7 @@ export function checkNumber(option: string, value: unknown, range = NUMBERS[opti
 }
 
 /** An object with the named methods; a name ending in `?` may be left out. */
-function checkMethods<T>(option: string, value: unknown, names: string, expected: string): T {
+export function checkMethods<T>(option: string, value: unknown, names: string, expected: string): T {
   const o = value as Record<string, unknown> | null;
   const ok =
     typeof o === 'object' &&
@@ -178,39 +178,23 @@ function checkBackoff(value: unknown, recoveryTimeout: number): Rules['backoff']
   return backoff as Rules['backoff'];
 }
 
-const STORE_ERROR_POLICIES: readonly unknown[] = ['local', 'fail-open', 'fail-closed'];
-
-/** The fleet options: a store needs a name (the key every instance shares); the others need a store. */
-function checkStore(o: Record<string, unknown>): Pick<Settings, 'store' | 'syncInterval' | 'onStoreError'> {
-  const store = o.store as Record<string, unknown> | undefined;
+/** A store must bring its fleet engine (`join`), so that the core carries none of it; the fleet options need a store. */
+function checkStore(o: Record<string, unknown>): BreakerStore | undefined {
+  const store = o.store as Partial<BreakerStore> | null | undefined;
   if (store === undefined) {
     for (const key of ['syncInterval', 'onStoreError']) {
       if (o[key] !== undefined) throw new TypeError(`breakwater: option "${key}" only applies with a "store"; got ${describe(o[key])}`);
     }
-    return { store: undefined, syncInterval: 100, onStoreError: 'local' };
+    return undefined;
   }
-  checkMethods(
-    'store',
-    store,
-    'read compareAndSet subscribe?',
-    'a store with read() and compareAndSet() methods (such as RedisStore from breakwater/redis)',
-  );
-  // The fleet engine comes with the store, so that the core carries none of it.
-  if (typeof store.join !== 'function') {
-    throw new TypeError(
-      'breakwater: option "store" has read() and compareAndSet() but no join(): extend SharedStore, or wrap the store with sharedStore(), from breakwater/fleet',
-    );
-  }
-  if (o.name === undefined) {
-    throw new TypeError('breakwater: option "name" is required with a "store": every instance with the same name shares one breaker');
-  }
-  const policy = o.onStoreError ?? 'local';
-  if (!STORE_ERROR_POLICIES.includes(policy)) fail(TypeError, 'onStoreError', policy, '"local", "fail-open" or "fail-closed"');
-  return {
-    store: store as unknown as BreakerStore,
-    syncInterval: checkNumber('syncInterval', o.syncInterval),
-    onStoreError: policy as StoreErrorPolicy,
-  };
+  return typeof store?.join === 'function'
+    ? (store as BreakerStore)
+    : fail(
+        TypeError,
+        'store',
+        store,
+        'a store with a join() method: RedisStore from breakwater/redis, or a SharedStore subclass or sharedStore() from breakwater/fleet',
+      );
 }
 
 /** Which rule opens the circuit: consecutive failures, or a rate over a window (derived, not stored: idle memory). */
@@ -257,7 +241,7 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
   const timeout = num('timeout') as number | undefined;
   const window = has('window') ? checkWindow(o.window) : DEFAULT_WINDOW;
   const minimumCalls = num('minimumCalls');
-  const fleet = checkStore(o);
+  const store = checkStore(o);
 
   // One literal in a fixed order: the settings object keeps fast properties (the hot path reads it on every call).
   return {
@@ -281,8 +265,8 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
       ? checkMethods('clock', o.clock, 'now wallNow?', 'an object with a now() method (and optionally wallNow())')
       : systemClock,
     logger: has('logger') ? checkMethods('logger', o.logger, 'info warn error', 'an object with info, warn and error methods') : undefined,
-    store: fleet.store,
-    syncInterval: fleet.syncInterval,
-    onStoreError: fleet.onStoreError,
+    store,
+    syncInterval: o.syncInterval,
+    onStoreError: o.onStoreError,
   };
 }

@@ -10,7 +10,7 @@
 import type { Settings } from './options.js';
 import type { FailureTracker } from './trackers/tracker.js';
 import type { Admission, Circuit, Outcome } from './transitions.js';
-import type { StoreErrorPolicy } from './types.js';
+import type { BreakerEvents } from './types.js';
 
 /** A breaker's shared record as the store holds it, read together with the store's clock. */
 export interface SharedRecord {
@@ -90,9 +90,13 @@ export interface FleetHost {
   readonly tracker: FailureTracker;
   /** Applies an outcome to the local circuit, as a breaker without a store would. */
   settleLocally(outcome: Outcome, slow: boolean, probe: boolean, generation: number, hint?: number): void;
-  storeError(error: unknown, fallback: StoreErrorPolicy): void;
-  storeRecovered(downtime: number): void;
-  warn(message: string, extra: Record<string, unknown>): void;
+  /** Emits one of the fleet's events to the breaker's listeners. */
+  emit<K extends 'storeError' | 'storeRecovered'>(event: K, payload: BreakerEvents[K]): void;
+  /**
+   * Logs through the breaker's logger, the message prefixed with the breaker's name. Without a logger,
+   * `echo` sends the message to the console.
+   */
+  log(level: 'info' | 'warn' | 'error', event: string, message: string, fields: Record<string, unknown>, echo?: boolean): void;
 }
 
 /** What the store decided for a call that found the circuit half-open; `undefined` when the store failed. */

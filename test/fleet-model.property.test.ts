@@ -81,9 +81,10 @@ describe('fleet mode against the single-breaker model', () => {
             },
             tracker: createTracker(s),
             settleLocally: () => problems.push('no store faults in this test'),
-            storeError: (error) => problems.push(`store error: ${String(error)}`),
-            storeRecovered: () => {},
-            warn: () => {},
+            emit: (event, payload) => {
+              if (event === 'storeError') problems.push(`store error: ${String((payload as { error: unknown }).error)}`);
+            },
+            log: () => {},
           };
           const handle = store.handle({ subscribe: true, gate: () => sched.schedule(Promise.resolve()) });
           return new FleetSync(s, handle, host, observe(i));

@@ -44,6 +44,11 @@ describe('fleet options', () => {
     expect(() => new CircuitBreaker({ name: 'x', store: {} as never })).toThrow(/option "store"/);
     expect(() => new CircuitBreaker({ name: 'x', store: null as never })).toThrow(TypeError);
     expect(() => new CircuitBreaker({ name: 'x', store: { read() {}, compareAndSet() {}, subscribe: 1 } as never })).toThrow(TypeError);
+    // The store's engine checks the primitives when the breaker joins.
+    const broken = Object.assign(new MemoryStore(), { subscribe: 1 });
+    expect(() => new CircuitBreaker({ name: 'x', store: broken as never })).toThrow(
+      /option "store" must be a store with read\(\) and compareAndSet\(\)/,
+    );
   });
   it('refuses fleet options without a store', () => {
     expect(() => new CircuitBreaker({ syncInterval: 100 })).toThrow(/"syncInterval" only applies with a "store"/);
@@ -668,9 +673,8 @@ describe('fleet sync, corner cases', () => {
         },
         tracker: createTracker(s),
         settleLocally: () => {},
-        storeError: () => {},
-        storeRecovered: () => {},
-        warn: () => {},
+        emit: () => {},
+        log: () => {},
       },
       (c) => commits.push(`${c.kind}:${c.written}`),
     );
@@ -822,7 +826,10 @@ describe('under heavy write contention', () => {
     state.conflicts = 40;
     b.forceOpen();
     await tick();
-    expect(logger.warn).toHaveBeenCalledWith(expect.objectContaining({ op: 'forceOpen' }), expect.stringContaining('forceOpen()'));
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.objectContaining({ event: 'breaker.controlConflict', op: 'forceOpen' }),
+      expect.stringContaining('forceOpen()'),
+    );
     expect(logger.error).not.toHaveBeenCalled();
   });
 });
