@@ -22,17 +22,26 @@ export type WindowOptions =
 
 /** A structured logger: pino's `(record, message)` shape, which `console` also accepts. */
 export interface Logger {
-  /** Transitions that do not open the circuit (closing, half-opening, disabling). */
+  /** Transitions that do not open the circuit (closing, half-opening, disabling); fleet mode: the store answers again. */
   info(record: LogRecord, message: string): void;
-  /** Transitions that open the circuit (open, forced open) and rejected calls. */
+  /** Transitions that open the circuit (open, forced open) and rejected calls; fleet mode: differing settings, a refused control. */
   warn(record: LogRecord, message: string): void;
   /** Listener, predicate and store errors. */
   error(record: LogRecord, message: string): void;
 }
 
-/** What the breaker logs. */
+/** What the breaker logs: `event` names the kind of record, `breaker` the breaker. */
 export interface LogRecord {
-  readonly event: 'breaker.stateChange' | 'breaker.rejected' | 'breaker.listenerError' | 'breaker.storeError' | (string & {});
+  readonly event:
+    | 'breaker.stateChange'
+    | 'breaker.rejected'
+    | 'breaker.listenerError'
+    | 'breaker.predicateError'
+    | 'breaker.storeError'
+    | 'breaker.storeRecovered'
+    | 'breaker.settingsMismatch'
+    | 'breaker.controlConflict'
+    | (string & {});
   readonly breaker: string | undefined;
   readonly [key: string]: unknown;
 }
