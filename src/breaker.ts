@@ -106,6 +106,8 @@ export class CircuitBreaker {
       const now = this.#s.clock.now();
       c = this.#refresh(now);
       const admit = admission(c, this.#s);
+      // A caller who already gave up is answered with their own reason, as a neutral call, in every state.
+      if (admit !== 'pass' && options?.signal?.aborted === true) return this.#dispatch(fn, options, false, c.generation);
       if (admit === 'reject') return this.#reject(c, now, options);
       if (admit === 'probe') {
         if (this.#fleet?.active) return this.#probeFleet(fn, options);

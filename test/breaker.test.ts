@@ -327,6 +327,25 @@ describe('7. timeout and caller signal', () => {
     expect(fn).not.toHaveBeenCalled();
   });
 
+  it('an already aborted signal is answered with its reason in every state: neutral, not rejected, no probe spent', async () => {
+    const { breaker, clock } = setup({ failureThreshold: 1 });
+    const fn = vi.fn(ok(1));
+    const signal = AbortSignal.abort('gone');
+    await expect(breaker.execute(failing)).rejects.toThrow('down');
+    expect(breaker.state).toBe('open');
+    await expect(breaker.execute(fn, { signal })).rejects.toBe('gone');
+    clock.advance(1000);
+    expect(breaker.state).toBe('half-open');
+    await expect(breaker.execute(fn, { signal, fallback: (e) => `fallback: ${String(e)}` })).resolves.toBe('fallback: gone');
+    // The probe slot is still free: the next call is the probe, and it closes the circuit.
+    await expect(breaker.execute(fn)).resolves.toBe(1);
+    expect(breaker.state).toBe('closed');
+    breaker.forceOpen();
+    await expect(breaker.execute(fn, { signal })).rejects.toBe('gone');
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(breaker.metrics()).toMatchObject({ neutral: 3, rejected: 0 });
+  });
+
   it('a caller signal without timeout still completes normally and detaches its listener', async () => {
     const { breaker } = setup();
     const controller = new AbortController();

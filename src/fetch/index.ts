@@ -55,17 +55,56 @@ export function isFailureStatus(response: Response): boolean {
   return response.status >= 500 || response.status === 429;
 }
 
+const MONTHS = 'jan feb mar apr may jun jul aug sep oct nov dec';
+const DAY = '(?:mon|tue|wed|thu|fri|sat|sun)';
+const MONTH = '(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)';
+const TIME = '(\\d\\d):(\\d\\d):(\\d\\d)';
+/** The three HTTP-date forms (RFC 9110, section 5.6.7): IMF-fixdate, the obsolete RFC 850 and asctime forms. */
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d\\d) ${MONTH} (\\d{4}) ${TIME} GMT$`, 'i');
+const RFC_850 = new RegExp(`^${DAY}[a-z]*, (\\d\\d)-${MONTH}-(\\d\\d) ${TIME} GMT$`, 'i');
+const ASCTIME = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`, 'i');
+
+/** An HTTP date as epoch ms (always GMT, whatever the local zone); `undefined` when it is not one. */
+function parseHttpDate(text: string, now: number): number | undefined {
+  let day: string;
+  let month: string;
+  let year: number;
+  let time: string[];
+  let m = IMF_FIXDATE.exec(text);
+  if (m !== null) {
+    [, day, month] = m as unknown as [string, string, string];
+    year = Number(m[3]);
+    time = m.slice(4);
+  } else if ((m = RFC_850.exec(text)) !== null) {
+    [, day, month] = m as unknown as [string, string, string];
+    // A two-digit year more than 50 years ahead is the most recent past year with those digits.
+    const thisYear = new Date(now).getUTCFullYear();
+    year = 2000 + Number(m[3]);
+    if (year > thisYear + 50) year -= 100;
+    time = m.slice(4);
+  } else if ((m = ASCTIME.exec(text)) !== null) {
+    [, month, day] = m as unknown as [string, string, string];
+    year = Number(m[6]);
+    time = m.slice(3, 6);
+  } else {
+    return undefined;
+  }
+  const [h, min, sec] = time.map(Number) as [number, number, number];
+  const d = Number(day);
+  if (d < 1 || d > 31 || h > 23 || min > 59 || sec > 60) return undefined;
+  return Date.UTC(year, MONTHS.indexOf(month.toLowerCase()) / 4, d, h, min, sec);
+}
+
 /**
- * Milliseconds a `Retry-After` header value asks to wait: delay-seconds (`120`) or an HTTP date,
- * measured from `now` (epoch ms). `undefined` when absent or malformed; a date in the past gives 0.
+ * Milliseconds a `Retry-After` header value asks to wait: delay-seconds (`120`) or an HTTP date
+ * (read as GMT), measured from `now` (epoch ms). `undefined` when absent or malformed; a date in the past gives 0.
  */
 export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
   if (value === null || value === undefined) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // Every HTTP-date form names a month; without that check engines read "-5" as a year.
-  const date = /[a-z]{3}/i.test(text) ? Date.parse(text) : Number.NaN;
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const date = parseHttpDate(text, now);
+  return date === undefined ? undefined : Math.max(0, date - now);
 }
 
 /**
@@ -83,17 +122,29 @@ export function createBreakerFetch(options?: BreakerFetchOptions): BreakerFetch 
   const isFailureResponse = o.isFailureResponse ?? isFailureStatus;
   const maxRetryAfter = o.maxRetryAfter ?? 600_000;
   const keyOf = o.keyOf ?? ((url: URL) => url.origin);
-  const judged: CircuitBreakerOptions = {
+  // The wrapper's own rules, applied over the defaults and over every origin's options. An HTTP-date
+  // Retry-After is measured against the breaker's clock (its wall time), so that tests can fake it.
+  const judged = (clock: CircuitBreakerOptions['clock']): CircuitBreakerOptions => ({
     isResultFailure: (result) => isFailureResponse(result as Response),
     retryAfterHint: (failure) => {
       if (!isResponse(failure) || (failure.status !== 429 && failure.status !== 503)) return undefined;
-      const wait = parseRetryAfter(failure.headers.get('retry-after'), Date.now());
+      const wait = parseRetryAfter(failure.headers.get('retry-after'), clock?.wallNow?.() ?? Date.now());
       return wait === undefined ? undefined : Math.min(wait, maxRetryAfter);
     },
-  };
+  });
+  const optionsFor = o.optionsFor;
   const registry = new BreakerRegistry({
-    defaults: { ...o.breaker, ...judged },
-    ...(o.optionsFor === undefined ? {} : { optionsFor: o.optionsFor }),
+    defaults: { ...o.breaker, ...judged(o.breaker?.clock) },
+    ...(optionsFor === undefined
+      ? {}
+      : {
+          optionsFor: (origin: string) => {
+            const own = optionsFor(origin);
+            if (own === undefined) return undefined;
+            refuseJudges(own, `the options for "${origin}"`);
+            return { ...own, ...judged(own.clock ?? o.breaker?.clock) };
+          },
+        }),
     ...(o.maxOrigins === undefined ? {} : { maxSize: o.maxOrigins }),
   });
 
@@ -106,10 +157,14 @@ export function createBreakerFetch(options?: BreakerFetchOptions): BreakerFetch 
     }
     const doFetch = o.fetch ?? globalThis.fetch;
     const signal = init?.signal ?? (typeof Request !== 'undefined' && input instanceof Request ? input.signal : undefined);
-    return breaker.execute(
-      ({ signal: callSignal }) => (callSignal === undefined ? doFetch(input, init) : doFetch(input, { ...init, signal: callSignal })),
-      signal === undefined || signal === null ? undefined : { signal },
-    );
+    if (signal === undefined || signal === null) {
+      return breaker.execute(({ signal: callSignal }) =>
+        callSignal === undefined ? doFetch(input, init) : doFetch(input, { ...init, signal: callSignal }),
+      );
+    }
+    // The breaker's signal ends with the call (at the response's headers); the caller's must still cancel
+    // the body after that, as it would with plain fetch.
+    return breaker.execute(({ signal: callSignal }) => doFetch(input, { ...init, signal: bothSignals(signal, callSignal) }), { signal });
   };
   return Object.assign(breakerFetch, { registry });
 }
@@ -126,6 +181,22 @@ function isResponse(value: unknown): value is Response {
   return typeof r === 'object' && r !== null && typeof r.status === 'number' && typeof r.headers?.get === 'function';
 }
 
+/** `isResultFailure` and `retryAfterHint` are the wrapper's: a caller's would silently undo its rules. */
+function refuseJudges(options: CircuitBreakerOptions, where: string): void {
+  for (const key of ['isResultFailure', 'retryAfterHint'] as const) {
+    if (options[key] !== undefined) {
+      throw new TypeError(`breakwater: fetch sets "${key}" itself (in ${where}); use "isFailureResponse" or "maxRetryAfter"`);
+    }
+  }
+}
+
+/** A signal that aborts when either does (`AbortSignal.any` where the runtime has it; Node 20.0–20.2 do not). */
+function bothSignals(caller: AbortSignal, call: AbortSignal | undefined): AbortSignal {
+  if (call === undefined) return caller;
+  const any = (AbortSignal as { any?: (signals: AbortSignal[]) => AbortSignal }).any;
+  return any === undefined ? call : any([caller, call]);
+}
+
 function checkOptions(options: BreakerFetchOptions | undefined): BreakerFetchOptions {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null)
@@ -133,10 +204,16 @@ function checkOptions(options: BreakerFetchOptions | undefined): BreakerFetchOpt
   for (const key of Object.keys(options)) {
     if (!FETCH_OPTIONS.has(key)) throw new TypeError(`breakwater: unknown fetch option "${key}" (known: ${[...FETCH_OPTIONS].join(', ')})`);
   }
-  for (const key of ['isResultFailure', 'retryAfterHint'] as const) {
-    if (options.breaker?.[key] !== undefined) {
-      throw new TypeError(`breakwater: fetch sets "breaker.${key}" itself; use "isFailureResponse" or "maxRetryAfter"`);
-    }
+  const breaker = options.breaker as unknown;
+  if (breaker !== undefined && (typeof breaker !== 'object' || breaker === null || Array.isArray(breaker))) {
+    throw new TypeError(`breakwater: option "breaker" must be an object of breaker options; got ${String(breaker)}`);
+  }
+  if (options.breaker !== undefined) refuseJudges(options.breaker, '"breaker"');
+  const origins = options.maxOrigins;
+  if (origins !== undefined && !(typeof origins === 'number' && Number.isInteger(origins) && origins >= 1)) {
+    throw new (typeof origins === 'number' ? RangeError : TypeError)(
+      `breakwater: option "maxOrigins" must be an integer ≥ 1; got ${String(origins)}`,
+    );
   }
   for (const key of ['isFailureResponse', 'keyOf', 'fetch', 'optionsFor'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'function') {

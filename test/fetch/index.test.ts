@@ -3,6 +3,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBreakerFetch, isFailureStatus, parseRetryAfter } from '../../src/fetch/index.js';
 import { CircuitOpenError, TimeoutError } from '../../src/index.js';
+import { ManualClock } from '../support/clock.js';
 
 let hits = 0;
 const server = setupServer(
@@ -34,6 +35,11 @@ const server = setupServer(
     hits++;
     await delay(2_000);
     return HttpResponse.json({ late: true });
+  }),
+  http.get('http://api.test/later', ({ request }) => {
+    hits++;
+    const at = Number(new URL(request.url).searchParams.get('at'));
+    return new HttpResponse(null, { status: 503, headers: { 'Retry-After': new Date(at).toUTCString() } });
   }),
   http.get('http://other.test/ok', () => HttpResponse.json({ other: true })),
 );
@@ -155,16 +161,55 @@ describe('breakwater/fetch', () => {
   });
 
   it('refuses bad options, naming them', () => {
-    expect(() => createBreakerFetch({ breaker: { isResultFailure: () => true } })).toThrow(/breaker.isResultFailure/);
-    expect(() => createBreakerFetch({ breaker: { retryAfterHint: () => 1 } })).toThrow(/breaker.retryAfterHint/);
+    expect(() => createBreakerFetch({ breaker: { isResultFailure: () => true } })).toThrow(/"isResultFailure" itself \(in "breaker"\)/);
+    expect(() => createBreakerFetch({ breaker: { retryAfterHint: () => 1 } })).toThrow(/"retryAfterHint" itself/);
+    expect(() => createBreakerFetch({ breaker: 5 as never })).toThrow(/"breaker" must be an object/);
+    expect(() => createBreakerFetch({ breaker: [] as never })).toThrow(TypeError);
     expect(() => createBreakerFetch({ maxRetryAfter: -1 })).toThrow(RangeError);
     expect(() => createBreakerFetch({ maxRetryAfter: Number.NaN })).toThrow(RangeError);
     expect(() => createBreakerFetch({ maxRetryAfter: '5' as never })).toThrow(TypeError);
     expect(() => createBreakerFetch({ keyOf: 'origin' as never })).toThrow(/"keyOf" must be a function/);
     expect(() => createBreakerFetch({ retries: 3 } as never)).toThrow(/unknown fetch option "retries"/);
     expect(() => createBreakerFetch(7 as never)).toThrow(TypeError);
-    expect(() => createBreakerFetch({ maxOrigins: 0 })).toThrow(/"maxSize"/);
+    expect(() => createBreakerFetch({ maxOrigins: 0 })).toThrow(
+      new RangeError('breakwater: option "maxOrigins" must be an integer ≥ 1; got 0'),
+    );
+    expect(() => createBreakerFetch({ maxOrigins: 1.5 })).toThrow(RangeError);
+    expect(() => createBreakerFetch({ maxOrigins: '5' as never })).toThrow(/"maxOrigins"/);
     expect(() => createBreakerFetch({ breaker: { failureThreshold: 0 } })).toThrow(/failureThreshold/);
+  });
+});
+
+describe('the wrapper keeps its rules and the caller keeps theirs', () => {
+  it("measures an HTTP-date Retry-After against the breaker's clock", async () => {
+    const clock = new ManualClock();
+    const fetch = createBreakerFetch({ breaker: { failureThreshold: 1, recoveryTimeout: 1_000, clock } });
+    expect((await fetch(`http://api.test/later?at=${clock.wallNow() + 30_000}`)).status).toBe(503);
+    expect(fetch.registry.get('http://api.test').metrics().retryAfter).toBe(30_000);
+  });
+
+  it('per-origin options cannot switch off the failure rule or the Retry-After hint', async () => {
+    const fetch = createBreakerFetch({
+      breaker: { failureThreshold: 1 },
+      optionsFor: (origin) => (origin === 'http://api.test' ? { timeout: 5_000, isResultFailure: undefined } : { retryAfterHint: () => 1 }),
+    });
+    expect((await fetch('http://api.test/boom')).status).toBe(500);
+    expect(fetch.registry.get('http://api.test').state).toBe('open');
+    await expect(fetch('http://other.test/ok')).rejects.toThrow(/"retryAfterHint" itself \(in the options for "http:\/\/other.test"\)/);
+  });
+
+  it('answers a caller who already aborted with their reason in every state, as a neutral call', async () => {
+    const fetch = createBreakerFetch({ breaker: { failureThreshold: 1 } });
+    await fetch('http://api.test/boom');
+    const breaker = fetch.registry.get('http://api.test');
+    expect(breaker.state).toBe('open');
+    const controller = new AbortController();
+    const reason = new Error('user left');
+    controller.abort(reason);
+    const before = hits;
+    await expect(fetch('http://api.test/boom', { signal: controller.signal })).rejects.toBe(reason);
+    expect(hits).toBe(before);
+    expect(breaker.metrics()).toMatchObject({ rejected: 0, neutral: 1, state: 'open' });
   });
 });
 
@@ -177,6 +222,16 @@ describe('parseRetryAfter and isFailureStatus', () => {
     expect(parseRetryAfter('Mon, 31 Dec 2029 00:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('-5', now)).toBeUndefined();
     expect(parseRetryAfter('soon', now)).toBeUndefined();
+    // The obsolete forms are read too, always as GMT.
+    expect(parseRetryAfter('Tuesday, 01-Jan-30 00:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Tue Jan  1 00:00:30 2030', now)).toBe(30_000);
+    expect(parseRetryAfter('tue, 01 jan 2030 00:01:00 gmt', now)).toBe(60_000);
+    // Text that an engine's lenient date parser would read as some date is not an HTTP date.
+    expect(parseRetryAfter('retry in 5', now)).toBeUndefined();
+    expect(parseRetryAfter('Wait 10', now)).toBeUndefined();
+    expect(parseRetryAfter('2030-01-01T00:00:30Z', now)).toBeUndefined();
+    expect(parseRetryAfter('Tue, 32 Jan 2030 00:00:30 GMT', now)).toBeUndefined();
+    expect(parseRetryAfter('Tue, 01 Jan 2030 24:00:30 GMT', now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
   });
