@@ -31,6 +31,12 @@ const NO_SIGNAL: CallContext = Object.freeze({ signal: undefined });
 
 const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', 'neutral', 'timeout'];
 
+/**
+ * The start of a call that was not timed (nothing needed its duration when it began). Its event, if a
+ * listener subscribed meanwhile, reports `duration: NaN` rather than a time measured from nothing.
+ */
+const UNTIMED = Number.NaN;
+
 /** The fast path's settle handlers, made once per circuit generation so that a call allocates none. */
 interface Settlers {
   readonly generation: number;
@@ -71,14 +77,36 @@ export class CircuitBreaker {
    * @throws {TypeError | RangeError} when an option is invalid or unknown, naming it and its value.
    */
   constructor(options?: CircuitBreakerOptions) {
-    const s = resolveOptions(options);
+    let s = resolveOptions(options);
+    const backoff = s.backoff;
+    if (typeof backoff === 'function') {
+      // The rules call it when the circuit opens (in a timer callback, perhaps): a throw must not escape.
+      s = {
+        ...s,
+        backoff: (attempt, base) => {
+          try {
+            return backoff(attempt, base);
+          } catch (error) {
+            this.#log(
+              'error',
+              'breaker.predicateError',
+              `breakwater${this.#tag}: backoff threw; the recovery timeout applies`,
+              { option: 'backoff', error },
+              true,
+            );
+            return base;
+          }
+        },
+      };
+    }
     this.#s = s;
     this.#tracker = createTracker(s);
     this.#timed = s.slowCallDuration !== undefined;
     this.#tag = s.name === undefined ? '' : ` "${s.name}"`;
     const now = s.clock.now();
     this.#circuit = initialCircuit(now);
-    if (options?.initialState !== undefined) this.#restore(parseSnapshot(options.initialState), now);
+    // `null` too: what a key-value store answers for a key never written.
+    if (options?.initialState != null) this.#restore(parseSnapshot(options.initialState), now);
     this.#fleet = s.store === undefined ? undefined : this.#joinFleet(s.store);
   }
 
@@ -100,6 +128,8 @@ export class CircuitBreaker {
    * the circuit is open; with `TimeoutError` when `timeout` elapses; otherwise settles as `fn` does.
    */
   execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions<T>): Promise<T> {
+    // A slip such as `execute(fetch(url))` is the caller's bug, not the upstream's: refused before admission.
+    if (typeof fn !== 'function') return Promise.reject(new TypeError(`breakwater: execute() needs a function; got ${typeof fn}`));
     let c = this.#circuit;
     let probe = false;
     if (c.state !== 'closed' && c.state !== 'disabled') {
@@ -170,6 +200,16 @@ export class CircuitBreaker {
    */
   flush(): Promise<void> {
     return this.#fleet === undefined ? Promise.resolve() : this.#fleet.flush();
+  }
+
+  /**
+   * Releases what the breaker holds outside itself. Fleet mode: writes the outcomes still batched,
+   * unsubscribes from the store, and from then on the breaker runs alone, as without a store (call
+   * it for a breaker you drop, or the store keeps it reachable). Without a store there is nothing to
+   * release. `BreakerRegistry` calls it for every breaker it drops. Never rejects.
+   */
+  dispose(): Promise<void> {
+    return this.#fleet === undefined ? Promise.resolve() : this.#fleet.leave();
   }
 
   /** Counters and rates at this moment. */
@@ -250,11 +290,11 @@ export class CircuitBreaker {
     this.#settlers = {
       generation,
       onValue: (value) => {
-        this.#settleValue(value, 0, false, generation);
+        this.#settleValue(value, UNTIMED, false, generation);
         return value;
       },
       onError: (error) => {
-        this.#settleError(error, 0, false, generation);
+        this.#settleError(error, UNTIMED, false, generation);
         return new Rejection(error);
       },
     };
@@ -263,7 +303,7 @@ export class CircuitBreaker {
 
   /** A probe or a timed call: no signal, no timer, no closure. */
   async #run<T>(fn: (context: CallContext) => T | PromiseLike<T>, probe: boolean, generation: number): Promise<T> {
-    const start = this.#timed ? this.#s.clock.now() : 0;
+    const start = this.#timed ? this.#s.clock.now() : UNTIMED;
     let value: T;
     try {
       value = await fn(NO_SIGNAL);
@@ -285,6 +325,12 @@ export class CircuitBreaker {
     const timeout = this.#s.timeout;
     if (signal === undefined && timeout === undefined) return this.#run(fn, probe, generation);
     const start = this.#s.clock.now();
+    if (signal != null && typeof signal.addEventListener !== 'function') {
+      // Admitted already (perhaps as the probe): settled as neutral, so the slot is not held.
+      const error = new TypeError(`breakwater: the "signal" of execute() must be an AbortSignal; got ${String(signal)}`);
+      this.#settleNeutral(error, start, probe, generation);
+      return Promise.reject(error);
+    }
     if (signal?.aborted) {
       this.#settleNeutral(signal.reason, start, probe, generation);
       return Promise.reject(signal.reason);
@@ -364,7 +410,7 @@ export class CircuitBreaker {
 
   #settleValue(value: unknown, start: number, probe: boolean, generation: number): void {
     const s = this.#s;
-    if (s.isResultFailure !== undefined && this.#judge(s.isResultFailure, value, 'isResultFailure')) {
+    if (s.isResultFailure !== undefined && this.#judge(s.isResultFailure, value, 'isResultFailure') === true) {
       this.#settleFailure(value, true, start, probe, generation);
       return;
     }
@@ -379,7 +425,7 @@ export class CircuitBreaker {
 
   #settleError(error: unknown, start: number, probe: boolean, generation: number): void {
     const isFailure = this.#s.isFailure;
-    if (isFailure === undefined || this.#judge(isFailure, error, 'isFailure')) {
+    if (isFailure === undefined || this.#judge(isFailure, error, 'isFailure') !== false) {
       this.#settleFailure(error, false, start, probe, generation);
     } else {
       this.#settleNeutral(error, start, probe, generation);
@@ -400,9 +446,13 @@ export class CircuitBreaker {
   }
 
   #settleTimeout(error: TimeoutError, start: number, probe: boolean, generation: number): void {
-    const end = this.#s.clock.now();
+    const s = this.#s;
+    const end = s.clock.now();
+    // A call cut off by the timeout took at least that long: slow, if that is slow.
+    const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
     this.#timeouts++;
-    this.#record(FAILURE, false, probe, generation, end);
+    if (slow) this.#slow++;
+    this.#record(FAILURE, slow, probe, generation, end);
     if (this.#events?.has('timeout')) this.#events.emit('timeout', { name: this.#s.name, duration: end - start, error });
   }
 
@@ -441,10 +491,13 @@ export class CircuitBreaker {
     }
   }
 
-  /** Runs a user predicate; one that throws counts the outcome as a failure and is reported. */
-  #judge(predicate: (value: unknown) => boolean, value: unknown, option: string): boolean {
+  /**
+   * Runs a user predicate; one that throws counts the outcome as a failure (answers `true`) and is reported.
+   * The callers read the answer: `isFailure` spares only `false`, `isResultFailure` fails only on `true`.
+   */
+  #judge(predicate: (value: unknown) => boolean, value: unknown, option: string): unknown {
     try {
-      return predicate(value) !== false;
+      return predicate(value);
     } catch (error) {
       this.#log(
         'error',

@@ -25,7 +25,7 @@ export type AsyncMethod<This, A extends unknown[], R> = (this: This, ...args: A)
  * }
  * circuitOf(Payments.prototype.charge)?.state; // 'closed'
  * ```
- * @throws {TypeError} when applied to anything but a method, or when the options are invalid.
+ * @throws {TypeError | RangeError} when applied to anything but a method, or when the options are invalid.
  */
 export function circuit(breakerOrOptions?: CircuitBreaker | CircuitBreakerOptions) {
   return <This, A extends unknown[], R>(
@@ -40,10 +40,12 @@ export function circuit(breakerOrOptions?: CircuitBreaker | CircuitBreakerOption
     const breaker =
       breakerOrOptions instanceof CircuitBreaker
         ? breakerOrOptions
-        : new CircuitBreaker({ name: String(context.name), ...breakerOrOptions });
+        : new CircuitBreaker({ ...breakerOrOptions, name: breakerOrOptions?.name ?? String(context.name) });
     function decorated(this: This, ...args: A): Promise<R> {
       return breaker.execute(() => method.apply(this, args));
     }
+    // Stack traces, logs and spies show the method's own name.
+    Object.defineProperty(decorated, 'name', { value: method.name, configurable: true });
     breakers.set(decorated, breaker);
     return decorated;
   };

@@ -9,7 +9,11 @@
  */
 export class CircuitOpenError extends Error {
   declare readonly name: 'CircuitOpenError';
-  /** Milliseconds until the breaker lets a probe through (`Infinity` while forced open). */
+  /**
+   * Milliseconds until a call may get through: while open, until the recovery time is over; while every
+   * probe slot of a half-open trial is taken, until the trial is decided at the latest (its deadline: by then
+   * it has closed, or reopened for another recovery time); `Infinity` while forced open.
+   */
   readonly retryAfter: number;
   /** The breaker's `name`, if it has one. */
   readonly breaker: string | undefined;

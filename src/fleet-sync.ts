@@ -124,6 +124,9 @@ export class FleetSync implements FleetLink {
 
   #fault = false;
   #faultSince = 0;
+  /** After `leave()`: the breaker runs alone. */
+  #left = false;
+  #unsubscribe: (() => void) | undefined;
   #retryAt = 0;
 
   /** @throws {TypeError | RangeError} when a fleet option is invalid (the breaker's constructor calls this). */
@@ -146,7 +149,7 @@ export class FleetSync implements FleetLink {
     this.#timeout = store.timeout ?? DEFAULT_STORE_TIMEOUT;
     this.#resyncInterval = store.subscribe === undefined ? this.#syncInterval : Math.max(this.#syncInterval, RESYNC_WITH_SUBSCRIBER);
     if (store.subscribe !== undefined) {
-      store.subscribe(this.#name, (record) => {
+      this.#unsubscribe = store.subscribe(this.#name, (record) => {
         if (!this.#fault) this.#learn(record);
       });
     }
@@ -154,7 +157,21 @@ export class FleetSync implements FleetLink {
   }
 
   get active(): boolean {
-    return !this.#fault;
+    return !this.#fault && !this.#left;
+  }
+
+  /**
+   * Stops following the store: unsubscribes, writes the outcomes still waiting, and from then on
+   * leaves every outcome, probe and control to the breaker's local circuit. Never rejects.
+   */
+  leave(): Promise<void> {
+    if (!this.#left) {
+      this.#left = true;
+      const unsubscribe = this.#unsubscribe;
+      this.#unsubscribe = undefined;
+      if (typeof unsubscribe === 'function') unsubscribe();
+    }
+    return this.flush();
   }
 
   /** Outcomes, flushes and probe admissions not yet answered by the store. */
@@ -167,6 +184,7 @@ export class FleetSync implements FleetLink {
    * is unreachable: the breaker then applies it to its local circuit itself.
    */
   record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, hint?: number): boolean {
+    if (this.#left) return false;
     if (this.#fault) {
       this.#tryRecover();
       return false;
@@ -189,6 +207,7 @@ export class FleetSync implements FleetLink {
 
   /** A rejection happened locally: the cached open-until may be stale, or the store may be back. */
   touch(): void {
+    if (this.#left) return;
     if (this.#fault) this.#tryRecover();
     else this.#maybeResync();
   }
@@ -222,7 +241,7 @@ export class FleetSync implements FleetLink {
 
   /** Applies a manual control to the shared circuit (the breaker already applied it locally). */
   control(op: ControlOp): void {
-    if (this.#fault) return;
+    if (this.#fault || this.#left) return;
     this.#mutate((base, now) => {
       const c = advanceAll(base, now, this.#s);
       if (op === 'forceOpen') return { next: forceOpen(c, now), tracker: false, result: undefined };
@@ -416,6 +435,8 @@ export class FleetSync implements FleetLink {
 
   /** Takes a record newer than the one known (messages and answers may cross) and mirrors it into the local circuit and tracker. */
   #learn(rec: SharedRecord): void {
+    // A read or write still under way when the breaker left must not pull the shared state back in.
+    if (this.#left) return;
     const known = this.#rec;
     if (known !== undefined) {
       // Versions only grow; a missing record counts only if it was seen after what we know (flushed or expired).

@@ -26,7 +26,8 @@ const NUMBERS: Readonly<Record<string, Range>> = {
   recoveryTimeout: [0, NO_MAX, 0, 60_000],
   halfOpenProbes: [1, NO_MAX, 1, 1],
   successThreshold: [1, NO_MAX, 1, 1],
-  timeout: POSITIVE,
+  // Timers hold at most 2^31 − 1 ms; beyond that they fire at once.
+  timeout: [0, 2_147_483_647, 2],
   maxProbeWait: POSITIVE,
   'window.size': [1, 1_000_000, 1],
   'window.duration': POSITIVE,
@@ -152,8 +153,12 @@ function closest(name: string, knownNames: readonly string[]): string | undefine
 
 function checkWindow(value: unknown): WindowOptions {
   const w = (value ?? 0) as Record<string, unknown>;
-  if (w.type === 'count') return { type: 'count', size: checkNumber('window.size', w.size) };
+  if (w.type === 'count') {
+    refuseUnknown(w, ['type', 'size'], 'window option');
+    return { type: 'count', size: checkNumber('window.size', w.size) };
+  }
   if (w.type === 'time') {
+    refuseUnknown(w, ['type', 'duration', 'buckets'], 'window option');
     return { type: 'time', duration: checkNumber('window.duration', w.duration), buckets: checkNumber('window.buckets', w.buckets) };
   }
   return typeof value === 'object' && value !== null
@@ -164,8 +169,12 @@ function checkWindow(value: unknown): WindowOptions {
 function checkBackoff(value: unknown, recoveryTimeout: number): Rules['backoff'] {
   if (typeof value === 'function') return value as Rules['backoff'];
   const b = (value ?? 0) as Record<string, unknown>;
-  if (b.type === 'fixed') return FIXED_BACKOFF;
-  if (b.type !== 'exponential') {
+  if (b.type === 'fixed') {
+    refuseUnknown(b, ['type'], 'backoff option');
+    return FIXED_BACKOFF;
+  }
+  if (b.type === 'exponential') refuseUnknown(b, ['type', 'multiplier', 'maxDelay', 'jitter'], 'backoff option');
+  else {
     return typeof value === 'object' && value !== null
       ? fail(TypeError, 'backoff.type', b.type, '"fixed" or "exponential"')
       : fail(TypeError, 'backoff', value, "{ type: 'fixed' }, { type: 'exponential', … } or a function");

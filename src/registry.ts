@@ -12,7 +12,9 @@ export interface BreakerRegistryOptions {
   readonly defaults?: CircuitBreakerOptions;
   /**
    * Per-key options, merged over `defaults` when the key's breaker is created (a tighter
-   * `timeout` for one host, say). Return `undefined` to use the defaults as they are.
+   * `timeout` for one host, say). Return `undefined` to use the defaults as they are. Options that
+   * choose a mode replace the other mode's options of `defaults`: `failureRateThreshold` (or any rate
+   * option) for one key drops the defaults' `failureThreshold`, and `failureThreshold` drops their rate options.
    */
   readonly optionsFor?: (key: string) => CircuitBreakerOptions | undefined;
   /** Most breakers kept at once; the least recently used one is dropped beyond it (default 1000). */
@@ -36,14 +38,36 @@ export interface RegistryEvents {
 }
 
 const REGISTRY_OPTIONS: readonly string[] = ['defaults', 'optionsFor', 'maxSize'];
+/** The options of rate mode; `failureThreshold` is consecutive mode's. */
+const RATE_OPTIONS = ['failureRateThreshold', 'slowCallRateThreshold', 'window', 'minimumCalls'] as const;
+
+const chosen = (o: CircuitBreakerOptions, keys: readonly (keyof CircuitBreakerOptions)[]) => keys.some((k) => o[k] !== undefined);
+
+/** Runs a watcher's detach; what it throws or rejects with is reported, never thrown (the others must still run). */
+function runDetach(detach: unknown): void {
+  if (typeof detach !== 'function') return;
+  try {
+    const result = detach() as { then?: unknown } | undefined;
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, reportDetach);
+    }
+  } catch (error) {
+    reportDetach(error);
+  }
+}
+
+function reportDetach(error: unknown): void {
+  console.error("breakwater: a registry watcher's detach threw", error);
+}
 
 /**
  * A bounded map from keys (an origin, a tenant, a queue) to circuit breakers, created on
  * first use with shared options. Beyond `maxSize` the least recently used breaker is dropped,
- * so a stream of distinct keys cannot grow memory without bound. Breakers hold no timers,
- * so dropping one needs no clean-up.
+ * so a stream of distinct keys cannot grow memory without bound: every breaker the registry drops
+ * is disposed (`dispose()`: in fleet mode it leaves the store; otherwise there is nothing to release).
  *
- * Iterating yields `[key, breaker]` pairs (least recently used first) without touching the order.
+ * Iterating yields `[key, breaker]` pairs (least recently used first) without touching the order. The
+ * iterators walk a copy, so calling `get()` for each key in the loop visits each once.
  *
  * @example
  * ```ts
@@ -109,6 +133,8 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
     if (breaker === undefined) return false;
     this.#breakers.delete(key);
     this.#events?.emit('remove', { key, breaker });
+    // Never rejects; in fleet mode the breaker writes what it still holds and leaves the store.
+    void breaker.dispose();
     return true;
   }
 
@@ -129,22 +155,22 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
 
   /** The keys, least recently used first. */
   keys(): IterableIterator<string> {
-    return this.#breakers.keys();
+    return [...this.#breakers.keys()][Symbol.iterator]();
   }
 
   /** The breakers, least recently used first. */
   values(): IterableIterator<CircuitBreaker> {
-    return this.#breakers.values();
+    return [...this.#breakers.values()][Symbol.iterator]();
   }
 
   /** `[key, breaker]` pairs, least recently used first. */
   entries(): IterableIterator<[string, CircuitBreaker]> {
-    return this.#breakers.entries();
+    return [...this.#breakers.entries()][Symbol.iterator]();
   }
 
   /** `[key, breaker]` pairs, least recently used first; iterating does not change the order. */
   [Symbol.iterator](): IterableIterator<[string, CircuitBreaker]> {
-    return this.#breakers.entries();
+    return this.entries();
   }
 
   /** Every breaker's metrics, keyed by registry key (a JSON-ready health view). */
@@ -165,21 +191,30 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
   /**
    * Runs `attach` for every breaker in the registry now and every one added later; the function it
    * returns runs when that breaker leaves the registry. Returns a function that detaches everything.
-   * This is how exporters follow a registry of many breakers.
+   * This is how exporters follow a registry of many breakers. If `attach` throws for a breaker already
+   * here, the ones attached before it are detached and the error is thrown; a detach that throws (or
+   * rejects) is reported, and the others still run.
    */
   watch(attach: (breaker: CircuitBreaker, key: string) => () => void): () => void {
-    const detach = new Map<CircuitBreaker, () => void>();
-    for (const [key, breaker] of this) detach.set(breaker, attach(breaker, key));
+    const detach = new Map<CircuitBreaker, unknown>();
+    try {
+      for (const [key, breaker] of this) detach.set(breaker, attach(breaker, key));
+    } catch (error) {
+      for (const stop of detach.values()) runDetach(stop);
+      throw error;
+    }
     const offAdd = this.on('add', ({ key, breaker }) => detach.set(breaker, attach(breaker, key)));
     const offRemove = this.on('remove', ({ breaker }) => {
-      detach.get(breaker)?.();
+      const stop = detach.get(breaker);
       detach.delete(breaker);
+      runDetach(stop);
     });
     return () => {
       offAdd();
       offRemove();
-      for (const stop of detach.values()) stop();
+      const stops = [...detach.values()];
       detach.clear();
+      for (const stop of stops) runDetach(stop);
     };
   }
 
@@ -187,9 +222,21 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
     if (typeof key !== 'string' || key === '') {
       throw new TypeError(`breakwater: a registry key must be a non-empty string; got ${typeof key === 'string' ? '""' : String(key)}`);
     }
-    const defaults = this.#defaults;
+    let defaults = this.#defaults;
     const own = this.#optionsFor?.(key);
     const name = own?.name ?? (defaults.name === undefined ? key : `${defaults.name}:${key}`);
+    // A key's own mode replaces the defaults' mode instead of clashing with it.
+    if (own !== undefined && chosen(own, RATE_OPTIONS) && defaults.failureThreshold !== undefined) {
+      defaults = { ...defaults, failureThreshold: undefined };
+    } else if (own?.failureThreshold !== undefined && chosen(defaults, RATE_OPTIONS)) {
+      defaults = {
+        ...defaults,
+        failureRateThreshold: undefined,
+        slowCallRateThreshold: undefined,
+        window: undefined,
+        minimumCalls: undefined,
+      };
+    }
     return new CircuitBreaker({ ...defaults, ...own, name });
   }
 

@@ -125,4 +125,6 @@ export interface FleetLink {
   control(op: ControlOp): void;
   /** Writes every waiting outcome now; resolves when the store has them (or has failed). Never rejects. */
   flush(): Promise<void>;
+  /** Stops following the store (unsubscribes, flushes); the breaker runs alone from then on. Never rejects. */
+  leave(): Promise<void>;
 }

@@ -72,9 +72,9 @@ export interface CircuitBreakerOptions {
   readonly successThreshold?: number;
   /** A half-open trial not decided this many ms after its first probe counts as failed (default 60 000, or `timeout` if longer). */
   readonly maxProbeWait?: number;
-  /** The expected-error predicate: `true` counts the error as a failure, `false` makes it neutral (default: every error counts). */
+  /** The expected-error predicate: `false` makes the error neutral, anything else counts it as a failure (default: every error counts). */
   readonly isFailure?: (error: unknown) => boolean;
-  /** Counts a resolved value as a failure while still returning it (an HTTP response with status ≥ 500, say). */
+  /** `true` counts a resolved value as a failure while still returning it (an HTTP response with status ≥ 500, say); anything else passes. */
   readonly isResultFailure?: (result: unknown) => boolean;
   /**
    * Reads how long the upstream asked us to wait from a failure (the error, or the value
@@ -82,14 +82,17 @@ export interface CircuitBreakerOptions {
    * instead of the recovery delay. Return `undefined` for no hint. Default: none.
    */
   readonly retryAfterHint?: (failure: unknown) => number | undefined;
-  /** Per-call limit in ms: aborts the call's signal and rejects with `TimeoutError`. Omit for none. */
+  /** Per-call limit in ms (at most 2^31 − 1, what timers hold): aborts the call's signal and rejects with `TimeoutError`. Omit for none. */
   readonly timeout?: number;
   /** Time source (default `performance.now`); inject one to test your code without waiting. */
   readonly clock?: Clock;
   /** Receives a structured record for every transition, rejection and listener error. */
   readonly logger?: Logger;
-  /** Restores a snapshot made by `toJSON()` (in this process or another). With a `store`, the shared state wins once read. */
-  readonly initialState?: CircuitSnapshot | string;
+  /**
+   * Restores a snapshot made by `toJSON()` (in this process or another). `null` means none (what a key-value
+   * store answers for a missing key). With a `store`, the shared state wins once read.
+   */
+  readonly initialState?: CircuitSnapshot | string | null;
   /**
    * Fleet mode: every instance with the same `name` and store shares one breaker (state, counts,
    * open-until, probes). `RedisStore` from `breakwater/redis`, or any `SharedStore` from `breakwater/fleet`.
@@ -138,11 +141,16 @@ export interface StateChangeEvent extends BaseEvent {
 }
 
 export interface SuccessEvent extends BaseEvent {
+  /**
+   * Ms the call took. `NaN` for a call already in flight when the first listener that needs durations
+   * subscribed (it was not timed: untimed calls read no clock).
+   */
   readonly duration: number;
   readonly slow: boolean;
 }
 
 export interface FailureEvent extends BaseEvent {
+  /** Ms the call took (`NaN` as for `SuccessEvent`). */
   readonly duration: number;
   readonly slow: boolean;
   /** The error, or the resolved value when `isResultFailure` judged it. */
@@ -151,6 +159,7 @@ export interface FailureEvent extends BaseEvent {
 }
 
 export interface NeutralEvent extends BaseEvent {
+  /** Ms the call took (`NaN` as for `SuccessEvent`). */
   readonly duration: number;
   readonly error: unknown;
 }
@@ -160,6 +169,7 @@ export interface RejectedEvent extends BaseEvent {
 }
 
 export interface TimeoutEvent extends BaseEvent {
+  /** Ms the call ran before it was cut off. */
   readonly duration: number;
   readonly error: TimeoutError;
 }
@@ -201,7 +211,7 @@ export interface BreakerMetrics {
   readonly rejected: number;
   readonly timeouts: number;
   readonly slowCalls: number;
-  /** Failure rate over the window (rate mode), or over the current run of failures (consecutive mode). */
+  /** Failure rate over the window (rate mode); in consecutive mode, (failures + timeouts) / judged calls since the last `reset()`. */
   readonly failureRate: number;
   readonly slowCallRate: number;
   /** Calls and counted failures the tracker holds now. */

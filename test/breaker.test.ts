@@ -658,3 +658,103 @@ describe('default clock', () => {
     expect(breaker.toJSON().since).toBeGreaterThan(1_600_000_000_000);
   });
 });
+
+describe('user code that misbehaves never reaches the caller as the wrong error', () => {
+  const failing = () => Promise.reject(new Error('down'));
+  const throwingBackoff = () => {
+    throw new Error('backoff bug');
+  };
+
+  it('a backoff function that throws: reported, the recovery timeout applies, every path settles', async () => {
+    vi.useFakeTimers();
+    const logger = memoryLogger();
+    const { breaker, clock } = setup({ failureThreshold: 1, timeout: 100, backoff: throwingBackoff, logger });
+    // Fast path, timed path, and a timeout that opens the circuit inside the timer callback.
+    await expect(breaker.execute(failing)).rejects.toThrow('down');
+    expect(breaker.metrics().retryAfter).toBe(1000);
+    breaker.close();
+    await expect(breaker.execute(failing, { signal: new AbortController().signal })).rejects.toThrow('down');
+    breaker.close();
+    const hung = breaker.execute(() => new Promise(() => {})).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await hung).toBeInstanceOf(TimeoutError);
+    expect(breaker.state).toBe('open');
+    clock.advance(1000);
+    expect(breaker.state).toBe('half-open');
+    const reports = logger.records.filter((r) => r.record.option === 'backoff');
+    expect(reports).toHaveLength(3);
+    expect(reports[0]).toMatchObject({ level: 'error', record: { event: 'breaker.predicateError' } });
+  });
+
+  it('execute() with something that is not a function rejects with a TypeError and counts nothing', async () => {
+    const { breaker } = setup({ failureThreshold: 1 });
+    await expect(breaker.execute(Promise.resolve(1) as never)).rejects.toThrow(
+      new TypeError('breakwater: execute() needs a function; got object'),
+    );
+    expect(breaker.state).toBe('closed');
+    expect(breaker.metrics()).toMatchObject({ failures: 0, neutral: 0 });
+  });
+
+  it('a signal that is not an AbortSignal is refused as a neutral call: the probe slot is freed', async () => {
+    const { breaker, clock } = setup({ failureThreshold: 1 });
+    await expect(breaker.execute(failing)).rejects.toThrow('down');
+    clock.advance(1000);
+    const fn = vi.fn(() => 1);
+    await expect(breaker.execute(fn, { signal: {} as AbortSignal })).rejects.toThrow(/"signal" of execute\(\) must be an AbortSignal/);
+    expect(fn).not.toHaveBeenCalled();
+    await expect(breaker.execute(() => 2)).resolves.toBe(2);
+    expect(breaker.state).toBe('closed');
+    expect(breaker.metrics().neutral).toBe(1);
+  });
+
+  it('isResultFailure fails a value only on true; isFailure spares an error only on false', async () => {
+    const { breaker } = setup({
+      isResultFailure: ((r: { error?: string }) => r.error) as never,
+      isFailure: (() => undefined) as never,
+    });
+    await breaker.execute(() => ({ data: 1 }));
+    await breaker.execute(() => ({ error: 'x' }));
+    expect(breaker.metrics()).toMatchObject({ successes: 2, failures: 0 });
+    await expect(breaker.execute(failing)).rejects.toThrow('down');
+    expect(breaker.metrics().failures).toBe(1);
+  });
+});
+
+describe('durations and slow calls', () => {
+  it('a call already in flight when the first duration listener subscribes reports NaN, not a time from nothing', async () => {
+    const { breaker, clock } = setup();
+    clock.advance(50_000);
+    let release!: (v: number) => void;
+    const call = breaker.execute(() => new Promise<number>((r) => (release = r)));
+    clock.advance(10);
+    const durations: number[] = [];
+    breaker.on('success', (e) => durations.push(e.duration));
+    release(1);
+    await call;
+    await breaker.execute(() => {
+      clock.advance(7);
+      return 2;
+    });
+    expect(durations).toEqual([Number.NaN, 7]);
+  });
+
+  it('a call cut off by the timeout is slow when the timeout is at least slowCallDuration', async () => {
+    vi.useFakeTimers();
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({
+      slowCallRateThreshold: 0.5,
+      slowCallDuration: 1000,
+      minimumCalls: 2,
+      window: { type: 'count', size: 10 },
+      timeout: 5000,
+      clock,
+    });
+    for (let i = 0; i < 2; i++) {
+      const call = breaker.execute(() => new Promise(() => {})).catch((e: unknown) => e);
+      clock.advance(5000);
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(await call).toBeInstanceOf(TimeoutError);
+    }
+    expect(breaker.metrics()).toMatchObject({ slowCalls: 2, timeouts: 2, state: 'open' });
+  });
+});

@@ -96,4 +96,31 @@ describe('@circuit', () => {
     const bad = circuit({ failureThreshold: -1 }) as unknown as (value: unknown, context: unknown) => unknown;
     expect(() => bad(async () => 1, { kind: 'method', name: 'x' })).toThrow(RangeError);
   });
+
+  it('names the breaker after the method unless a name is given (a name left undefined counts as none)', () => {
+    const fromConfig: string | undefined = undefined;
+    class A {
+      @circuit({ name: fromConfig, failureThreshold: 2 })
+      async load(): Promise<number> {
+        return 1;
+      }
+
+      @circuit({ name: 'named' })
+      async save(): Promise<number> {
+        return 1;
+      }
+    }
+    expect(circuitOf(A.prototype.load)?.name).toBe('load');
+    expect(circuitOf(A.prototype.save)?.name).toBe('named');
+  });
+
+  it('keeps the method name on the decorated method (stack traces, logs, spies)', () => {
+    class A {
+      @circuit()
+      async load(): Promise<number> {
+        return 1;
+      }
+    }
+    expect(A.prototype.load.name).toBe('load');
+  });
 });

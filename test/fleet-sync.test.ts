@@ -69,6 +69,31 @@ describe('fleet options', () => {
 });
 
 describe('one breaker shared by a fleet', () => {
+  it('dispose() writes what is batched, unsubscribes, and leaves the breaker running alone', async () => {
+    const { breakers, store } = fleet(2, { failureThreshold: undefined, failureRateThreshold: 0.5, minimumCalls: 2, syncInterval: 60_000 });
+    const [gone, stays] = breakers as [CircuitBreaker, CircuitBreaker];
+    await tick();
+    await gone.execute(ok); // a success waits in the batch for the sync interval
+    expect(store.backend.listeners.get('api')?.size).toBe(2);
+    await gone.dispose();
+    expect(store.backend.listeners.get('api')?.size).toBe(1);
+    expect(JSON.parse(store.row('api')?.tracker ?? '{}')).toMatchObject({ outcomes: '0' });
+    const before = { ...store.calls };
+    // From now on its outcomes stay local, and what the fleet does no longer reaches it.
+    for (let i = 0; i < 2; i++) await gone.execute(fail).catch(() => {});
+    expect(gone.state).toBe('open');
+    expect(store.calls).toEqual(before);
+    for (let i = 0; i < 2; i++) await stays.execute(fail).catch(() => {});
+    await tick();
+    expect(stays.state).toBe('open');
+    stays.close();
+    await tick();
+    expect(stays.state).toBe('closed');
+    expect(gone.state).toBe('open');
+    await expect(gone.dispose()).resolves.toBeUndefined();
+    await expect(new CircuitBreaker().dispose()).resolves.toBeUndefined();
+  });
+
   it('opens every instance after failureThreshold failures in total, not per instance', async () => {
     const { breakers, store } = fleet(3);
     await tick();

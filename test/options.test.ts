@@ -15,7 +15,7 @@ describe('invalid options throw at construction, naming the option and the value
     ['recoveryTimeout', Number.POSITIVE_INFINITY, RangeError, /got Infinity/],
     ['isFailure', 'yes', TypeError, /"isFailure" must be a function; got "yes"/],
     ['isResultFailure', 1, TypeError, /"isResultFailure"/],
-    ['timeout', 0, RangeError, /"timeout" must be a number > 0; got 0/],
+    ['timeout', 0, RangeError, /"timeout" must be a number > 0 and ≤ 2147483647; got 0/],
     ['timeout', -5, RangeError, /got -5/],
     ['timeout', Number.NaN, RangeError, /got NaN/],
     ['halfOpenProbes', 0, RangeError, /"halfOpenProbes"/],
@@ -32,6 +32,9 @@ describe('invalid options throw at construction, naming the option and the value
     ['backoff', { type: 'exponential', multiplier: 0.5 }, RangeError, /"backoff.multiplier"/],
     ['backoff', { type: 'exponential', maxDelay: 10 }, RangeError, /"backoff.maxDelay" must be a number ≥ 60000/],
     ['backoff', { type: 'exponential', jitter: 2 }, RangeError, /"backoff.jitter"/],
+    ['backoff', { type: 'exponential', maxdelay: 5_000_000 }, TypeError, /unknown backoff option "maxdelay" \(did you mean "maxDelay"\?\)/],
+    ['backoff', { type: 'fixed', delay: 5 }, TypeError, /unknown backoff option "delay"/],
+    ['timeout', 2 ** 31, RangeError, /"timeout" must be a number > 0 and ≤ 2147483647; got 2147483648/],
   ])('%s = %o', (option, value, Kind, message) => {
     const f = build({ [option]: value });
     expect(f).toThrow(Kind);
@@ -47,6 +50,8 @@ describe('invalid options throw at construction, naming the option and the value
     [{ failureRateThreshold: 0.5, window: { type: 'time', duration: 0 } }, RangeError, /"window.duration"/],
     [{ failureRateThreshold: 0.5, window: { type: 'time', duration: 10, buckets: 0.5 } }, RangeError, /"window.buckets"/],
     [{ failureRateThreshold: 0.5, minimumCalls: 0 }, RangeError, /"minimumCalls"/],
+    [{ failureRateThreshold: 0.5, window: { type: 'time', duration: 10_000, bucket: 5 } }, TypeError, /unknown window option "bucket"/],
+    [{ failureRateThreshold: 0.5, window: { type: 'count', size: 10, buckets: 5 } }, TypeError, /unknown window option "buckets"/],
     [{ failureRateThreshold: 0.5, failureThreshold: 3 }, TypeError, /cannot be combined/],
     [{ window: { type: 'count', size: 10 } }, TypeError, /needs "failureRateThreshold" or "slowCallRateThreshold"/],
     [{ slowCallRateThreshold: 0.5 }, TypeError, /needs "slowCallDuration"/],

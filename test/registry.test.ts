@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BreakerRegistry, CircuitBreaker } from '../src/index.js';
+import { MemoryStore } from './helpers/memory-store.js';
 
 const clockAt = (start = 0) => {
   const clock = { t: start, now: () => clock.t };
@@ -157,5 +158,95 @@ describe('BreakerRegistry', () => {
     expect(() => registry.get('')).toThrow(/non-empty string; got ""/);
     expect(() => registry.get(7 as never)).toThrow(/non-empty string; got 7/);
     expect(registry.size).toBe(0);
+  });
+
+  it('iterates a copy: calling get() for each key visits each once', () => {
+    const registry = new BreakerRegistry();
+    for (const key of ['a', 'b', 'c']) registry.get(key);
+    const visited: string[] = [];
+    for (const key of registry.keys()) {
+      visited.push(key);
+      if (visited.length > 10) break;
+      registry.get(key).close();
+    }
+    expect(visited).toEqual(['a', 'b', 'c']);
+    for (const [key] of registry) registry.get(key);
+    for (const breaker of registry.values()) registry.get(breaker.name as string);
+    expect([...registry.entries()].map(([key]) => key)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('lets a key choose the other mode over the defaults', async () => {
+    const clock = clockAt();
+    const registry = new BreakerRegistry({
+      defaults: { failureThreshold: 3, clock },
+      optionsFor: (key) => (key === 'bulk' ? { failureRateThreshold: 0.5, minimumCalls: 2 } : undefined),
+    });
+    expect(registry.get('bulk').metrics().failureRate).toBe(0);
+    const rated = new BreakerRegistry({
+      defaults: { failureRateThreshold: 0.5, window: { type: 'count', size: 10 }, clock },
+      optionsFor: (key) => (key === 'one' ? { failureThreshold: 1 } : undefined),
+    });
+    await expect(rated.get('one').execute(() => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(rated.get('one').state).toBe('open');
+  });
+
+  it('disposes the breakers it drops: fleet breakers leave the store, so memory stays bounded', async () => {
+    const store = new MemoryStore({ now: () => 0 });
+    const registry = new BreakerRegistry({ defaults: { name: 'tenant', store }, maxSize: 2 });
+    for (let i = 0; i < 50; i++) registry.get(`t${i}`);
+    for (const key of ['x', 'y', 'z', 'x']) registry.get(key); // x is dropped by z, then created again
+    await Promise.all([...registry.values()].map((b) => b.flush()));
+    const listeners = [...store.backend.listeners.values()].reduce((n, set) => n + set.size, 0);
+    expect(registry.size).toBe(2);
+    expect(listeners).toBe(2);
+    expect(store.backend.listeners.get('tenant:x')?.size).toBe(1);
+    registry.clear();
+    expect([...store.backend.listeners.values()].reduce((n, set) => n + set.size, 0)).toBe(0);
+  });
+
+  describe('watch', () => {
+    it('detaches the breakers attached so far when attach throws for one already here', () => {
+      const registry = new BreakerRegistry();
+      registry.get('a');
+      registry.get('b');
+      const detached: string[] = [];
+      expect(() =>
+        registry.watch((_breaker, key) => {
+          if (key === 'b') throw new Error('exporter bug');
+          return () => detached.push(key);
+        }),
+      ).toThrow('exporter bug');
+      expect(detached).toEqual(['a']);
+    });
+
+    it('runs every detach once, reporting the ones that throw or reject', async () => {
+      const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+      try {
+        const registry = new BreakerRegistry();
+        for (const key of ['a', 'b', 'c']) registry.get(key);
+        const runs: string[] = [];
+        const stop = registry.watch((_breaker, key) => () => {
+          runs.push(key);
+          if (key === 'a') throw new Error('detach bug');
+          if (key === 'b') return Promise.reject(new Error('async detach bug')) as unknown as undefined;
+        });
+        registry.delete('a');
+        stop();
+        stop();
+        await Promise.resolve();
+        expect(runs).toEqual(['a', 'b', 'c']);
+        expect(error).toHaveBeenCalledTimes(2);
+        expect(error.mock.calls.map(([, e]) => (e as Error).message)).toEqual(['detach bug', 'async detach bug']);
+      } finally {
+        error.mockRestore();
+      }
+    });
+
+    it('accepts an attach that returns nothing', () => {
+      const registry = new BreakerRegistry();
+      registry.get('a');
+      const stop = registry.watch((() => undefined) as never);
+      expect(() => stop()).not.toThrow();
+    });
   });
 });

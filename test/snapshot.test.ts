@@ -90,7 +90,7 @@ describe('toJSON / initialState', () => {
   it.each([
     ['not JSON', '{oops', TypeError, /"initialState" must be a snapshot object or its JSON text/],
     ['an array', [], TypeError, /"initialState" must be an object/],
-    ['null', null, TypeError, /must be an object/],
+    ['null in JSON text', 'null', TypeError, /must be an object/],
     ['another version', { ...valid, version: 2 }, RangeError, /"initialState.version" must be 1; got 2/],
     ['an unknown state', { ...valid, state: 'ajar' }, TypeError, /"initialState.state" must be one of/],
     ['open without openUntil', { ...valid, state: 'open' }, TypeError, /"initialState.openUntil"/],
@@ -131,5 +131,10 @@ describe('toJSON / initialState', () => {
     expect(b.state).toBe('closed');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(b.toJSON())).toEqual(['version', 'name', 'state', 'reason', 'since', 'openUntil', 'opens', 'tracker']);
+  });
+
+  it('takes null as no snapshot (what a key-value store answers for a missing key)', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 3, initialState: null });
+    expect(breaker.state).toBe('closed');
   });
 });

@@ -100,7 +100,9 @@ export class Monitor {
   ) {
     this.#breaker = breaker;
     this.#config = config;
-    const call = (outcome: CallOutcome, durationMs: number | null, detail: string) => {
+    const call = (outcome: CallOutcome, duration: number | null, detail: string) => {
+      // NaN: a call already in flight when the monitor subscribed (it was not timed).
+      const durationMs = duration !== null && Number.isFinite(duration) ? duration : null;
       pushFront(
         this.#calls,
         { outcome, at: new Date().toISOString(), durationMs: durationMs === null ? null : Math.round(durationMs), detail },
