@@ -64,33 +64,37 @@ const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d\\d) ${MONTH} (\\d{4}) ${TIME} GMT$
 const RFC_850 = new RegExp(`^${DAY}[a-z]*, (\\d\\d)-${MONTH}-(\\d\\d) ${TIME} GMT$`, 'i');
 const ASCTIME = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`, 'i');
 
+/** An HTTP date's fields as `[day, month, year, hours, minutes, seconds]`, in whichever form it came. */
+function httpDateFields(text: string, now: number): [string, string, number, string, string, string] | undefined {
+  const imf = IMF_FIXDATE.exec(text);
+  if (imf !== null) return [imf[1], imf[2], Number(imf[3]), imf[4], imf[5], imf[6]] as [string, string, number, string, string, string];
+  const rfc850 = RFC_850.exec(text);
+  if (rfc850 !== null) {
+    // A two-digit year more than 50 years ahead is the most recent past year with those digits.
+    let year = 2000 + Number(rfc850[3]);
+    if (year > new Date(now).getUTCFullYear() + 50) year -= 100;
+    return [rfc850[1], rfc850[2], year, rfc850[4], rfc850[5], rfc850[6]] as [string, string, number, string, string, string];
+  }
+  const asctime = ASCTIME.exec(text);
+  if (asctime !== null) {
+    return [asctime[2], asctime[1], Number(asctime[6]), asctime[3], asctime[4], asctime[5]] as [
+      string,
+      string,
+      number,
+      string,
+      string,
+      string,
+    ];
+  }
+  return undefined;
+}
+
 /** An HTTP date as epoch ms (always GMT, whatever the local zone); `undefined` when it is not one. */
 function parseHttpDate(text: string, now: number): number | undefined {
-  let day: string;
-  let month: string;
-  let year: number;
-  let time: string[];
-  let m = IMF_FIXDATE.exec(text);
-  if (m !== null) {
-    [, day, month] = m as unknown as [string, string, string];
-    year = Number(m[3]);
-    time = m.slice(4);
-  } else if ((m = RFC_850.exec(text)) !== null) {
-    [, day, month] = m as unknown as [string, string, string];
-    // A two-digit year more than 50 years ahead is the most recent past year with those digits.
-    const thisYear = new Date(now).getUTCFullYear();
-    year = 2000 + Number(m[3]);
-    if (year > thisYear + 50) year -= 100;
-    time = m.slice(4);
-  } else if ((m = ASCTIME.exec(text)) !== null) {
-    [, month, day] = m as unknown as [string, string, string];
-    year = Number(m[6]);
-    time = m.slice(3, 6);
-  } else {
-    return undefined;
-  }
-  const [h, min, sec] = time.map(Number) as [number, number, number];
-  const d = Number(day);
+  const fields = httpDateFields(text, now);
+  if (fields === undefined) return undefined;
+  const [day, month, year] = fields;
+  const [d, h, min, sec] = [day, fields[3], fields[4], fields[5]].map(Number) as [number, number, number, number];
   if (d < 1 || d > 31 || h > 23 || min > 59 || sec > 60) return undefined;
   return Date.UTC(year, MONTHS.indexOf(month.toLowerCase()) / 4, d, h, min, sec);
 }
