@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 import type { BreakerRegistry, CircuitBreaker, CircuitState } from 'breakwater';
-import { Counter, register as defaultRegister, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, register as defaultRegister, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
 
 /** Options of `createPrometheusMetrics` and `instrumentPrometheus`. */
 export interface PrometheusOptions {
@@ -20,7 +20,10 @@ export interface PrometheusOptions {
   readonly register?: Registry;
   /** Prefix of every metric name (default `breakwater_`). */
   readonly prefix?: string;
-  /** Buckets of the call-duration histogram, in seconds (default prom-client's: 5 ms … 10 s). */
+  /**
+   * Upper bounds of the call-duration histogram's buckets, in seconds: finite numbers in strictly
+   * increasing order (default prom-client's: 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10).
+   */
   readonly buckets?: readonly number[];
 }
 
@@ -28,8 +31,16 @@ export interface PrometheusOptions {
 export interface PrometheusMetrics {
   /**
    * Starts reporting a breaker, or every breaker of a `BreakerRegistry` (those created later too;
-   * evicted ones are dropped with their series). Returns the function that stops it.
-   * @throws {TypeError} when a breaker has no `name` (the metrics' label) or another tracked breaker has the same name.
+   * evicted ones are dropped with their series). Its `calls_total` series start at 0 for every outcome.
+   * Returns the function that stops it.
+   *
+   * Breakers are told apart by name, so two tracked breakers cannot share one. A registry breaker
+   * created later under a name already tracked (two registries with a common key, say) is not
+   * reported: the `TypeError` is thrown inside the registry's `add` listener, which reports it
+   * (`console.error`) and keeps the breaker. Give such registries distinct names: a registry's
+   * `defaults.name` (`breaker.name` for `createBreakerFetch`) prefixes its breakers' names (`name:key`).
+   * @throws {TypeError} when a breaker (of the registry, for a registry) has no `name` (the metrics'
+   *   label) or another tracked breaker has the same name.
    */
   track(target: CircuitBreaker | BreakerRegistry): () => void;
   /** The registry the metrics live on. */
@@ -42,16 +53,29 @@ const TIMED_OUTCOMES = ['success', 'failure', 'neutral', 'timeout'] as const;
 
 type Labels = 'breaker' | 'outcome';
 
-const created = new WeakMap<Registry, Map<string, PrometheusMetrics>>();
+/** The metrics of one registry and prefix, with the prom-client objects they registered. */
+interface Created {
+  readonly metrics: PrometheusMetrics;
+  /** Each metric's name and object, to tell whether the registry still holds them. */
+  readonly registered: ReadonlyArray<readonly [string, Metric]>;
+}
+
+const created = new WeakMap<Registry, Map<string, Created>>();
 
 /**
- * Registers breakwater's metrics on a prom-client registry (once per registry and prefix; a second
- * call returns the same object, and its `buckets` are ignored):
+ * Registers breakwater's metrics on a prom-client registry, once per registry and prefix: a second
+ * call returns the same object (and its `buckets` are ignored) as long as the registry still holds
+ * those metrics. After `register.clear()` (or the removal of one of them) the metrics are registered
+ * anew, and breakers tracked before must be tracked again on the new object.
  *
  * - `breakwater_state{breaker, state}`: 1 for the breaker's current state, 0 for the others (read at scrape time).
- * - `breakwater_calls_total{breaker, outcome}`: calls by outcome (success, failure, neutral, timeout, rejected).
- * - `breakwater_call_duration_seconds{breaker, outcome}`: histogram of call durations (rejections excluded).
+ * - `breakwater_calls_total{breaker, outcome}`: calls by outcome (success, failure, neutral, timeout, rejected),
+ *   each from 0 as soon as the breaker is tracked.
+ * - `breakwater_call_duration_seconds{breaker, outcome}`: histogram of call durations (rejections, and calls
+ *   whose duration is unknown, excluded).
  * - `breakwater_transitions_total{breaker, from, to}`: state transitions.
+ * @throws {TypeError | RangeError} when `prefix` is not a valid metric name prefix, or `buckets` not an
+ *   array of finite numbers in strictly increasing order.
  */
 export function createPrometheusMetrics(options?: PrometheusOptions): PrometheusMetrics {
   const register = options?.register ?? defaultRegister;
@@ -59,24 +83,53 @@ export function createPrometheusMetrics(options?: PrometheusOptions): Prometheus
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
     throw new TypeError(`breakwater: option "prefix" must be a valid Prometheus metric name prefix; got ${String(prefix)}`);
   }
+  const buckets = checkBuckets(options?.buckets);
   let byPrefix = created.get(register);
   if (byPrefix === undefined) {
     byPrefix = new Map();
     created.set(register, byPrefix);
   }
   const existing = byPrefix.get(prefix);
-  if (existing !== undefined) return existing;
-  const metrics = build(register, prefix, options?.buckets);
-  byPrefix.set(prefix, metrics);
-  return metrics;
+  if (existing !== undefined) {
+    if (existing.registered.every(([name, metric]) => register.getSingleMetric(name) === metric)) return existing.metrics;
+    // Cleared or partly removed: take out what is left of the old set, so that the new one can register.
+    for (const [name, metric] of existing.registered) {
+      if (register.getSingleMetric(name) === metric) register.removeSingleMetric(name);
+    }
+  }
+  const fresh = build(register, prefix, buckets);
+  byPrefix.set(prefix, fresh);
+  return fresh.metrics;
 }
 
-/** Shorthand for `createPrometheusMetrics(options).track(target)`. */
+/**
+ * Shorthand for `createPrometheusMetrics(options).track(target)`.
+ * @throws {TypeError | RangeError} as `createPrometheusMetrics` and `track` do.
+ */
 export function instrumentPrometheus(target: CircuitBreaker | BreakerRegistry, options?: PrometheusOptions): () => void {
   return createPrometheusMetrics(options).track(target);
 }
 
-function build(register: Registry, prefix: string, buckets: readonly number[] | undefined): PrometheusMetrics {
+/** `buckets` as prom-client needs them: finite numbers in strictly increasing order (an empty array leaves only `+Inf`). */
+function checkBuckets(value: unknown): number[] | undefined {
+  if (value === undefined) return undefined;
+  const bad = (Kind: TypeErrorConstructor | RangeErrorConstructor, expected: string): never => {
+    const got = Array.isArray(value)
+      ? `[${value.map(String).join(', ')}]`
+      : typeof value === 'string'
+        ? JSON.stringify(value)
+        : String(value);
+    throw new Kind(`breakwater: option "buckets" must be ${expected}; got ${got.slice(0, 80)}`);
+  };
+  if (!Array.isArray(value) || !value.every((b) => typeof b === 'number')) return bad(TypeError, 'an array of numbers');
+  const numbers = value as number[];
+  if (!numbers.every((b, i) => Number.isFinite(b) && (i === 0 || b > (numbers[i - 1] as number)))) {
+    return bad(RangeError, 'an array of finite numbers in strictly increasing order');
+  }
+  return [...numbers];
+}
+
+function build(register: Registry, prefix: string, buckets: number[] | undefined): Created {
   const tracked = new Map<string, CircuitBreaker>();
   const registers = [register];
 
@@ -103,7 +156,7 @@ function build(register: Registry, prefix: string, buckets: readonly number[] | 
     help: 'Duration of calls through the breaker (rejected calls excluded)',
     labelNames: ['breaker', 'outcome'],
     registers,
-    ...(buckets === undefined ? {} : { buckets: [...buckets] }),
+    ...(buckets === undefined ? {} : { buckets }),
   });
   const transitions = new Counter<'breaker' | 'from' | 'to'>({
     name: `${prefix}transitions_total`,
@@ -117,31 +170,38 @@ function build(register: Registry, prefix: string, buckets: readonly number[] | 
     if (name === undefined) {
       throw new TypeError('breakwater: a breaker needs a `name` to be tracked (it is the metrics label)');
     }
-    if (tracked.has(name)) throw new TypeError(`breakwater: a breaker named "${name}" is already tracked`);
+    if (tracked.has(name)) {
+      throw new TypeError(
+        `breakwater: a breaker named "${name}" is already tracked on these metrics (prefix "${prefix}"); give breakers distinct names, e.g. a registry's \`defaults.name\` prefixes its breakers' names`,
+      );
+    }
     tracked.set(name, breaker);
     // Label objects built once per breaker, not per call.
     const labels = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, { breaker: name, outcome }])) as Record<
       (typeof OUTCOMES)[number],
       { breaker: string; outcome: string }
     >;
+    // Every outcome's counter exists from the start at 0, so that rate() sees the first calls of each;
+    // series are bound once: no per-call label hashing.
+    const counters = {} as Record<(typeof OUTCOMES)[number], { inc(value?: number): void }>;
+    for (const outcome of OUTCOMES) {
+      counters[outcome] = calls.labels(labels[outcome]);
+      counters[outcome].inc(0);
+    }
     const timed = (outcome: (typeof TIMED_OUTCOMES)[number]) => {
-      // Series are bound on first use: no per-call label hashing, and no empty series for outcomes never seen.
-      let counter: { inc(): void } | undefined;
+      // Histogram series are bound on first use: no empty histograms for outcomes never seen.
       let histogram: { observe(value: number): void } | undefined;
       return (event: { duration: number }) => {
-        counter ??= calls.labels(labels[outcome]);
+        counters[outcome].inc();
+        // A call the breaker could not time has no duration to observe (NaN); it is still counted.
+        if (!Number.isFinite(event.duration) || event.duration < 0) return;
         histogram ??= duration.labels(labels[outcome]);
-        counter.inc();
         histogram.observe(event.duration / 1000);
       };
     };
-    let rejected: { inc(): void } | undefined;
     const offs = [
       ...TIMED_OUTCOMES.map((outcome) => breaker.on(outcome, timed(outcome))),
-      breaker.on('rejected', () => {
-        rejected ??= calls.labels(labels.rejected);
-        rejected.inc();
-      }),
+      breaker.on('rejected', () => counters.rejected.inc()),
       breaker.on('stateChange', ({ from, to }) => transitions.inc({ breaker: name, from, to })),
     ];
     return () => {
@@ -158,10 +218,18 @@ function build(register: Registry, prefix: string, buckets: readonly number[] | 
   };
 
   return {
-    register,
-    track(target) {
-      return isRegistry(target) ? target.watch(trackBreaker) : trackBreaker(target);
+    metrics: {
+      register,
+      track(target) {
+        return isRegistry(target) ? target.watch(trackBreaker) : trackBreaker(target);
+      },
     },
+    registered: [
+      [`${prefix}state`, state],
+      [`${prefix}calls_total`, calls],
+      [`${prefix}call_duration_seconds`, duration],
+      [`${prefix}transitions_total`, transitions],
+    ],
   };
 }
 
