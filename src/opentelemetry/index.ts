@@ -27,7 +27,18 @@ export interface OpenTelemetryOptions {
   readonly prefix?: string;
   /** Add `breakwater.rejected` and `breakwater.state_change` events to the active span (default `true`). */
   readonly spanEvents?: boolean;
+  /**
+   * Bucket boundaries of the call-duration histogram, in seconds: finite numbers in strictly increasing
+   * order (default the Prometheus exporter's: 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10).
+   * They reach the SDK as the instrument's advice (`@opentelemetry/api` 1.7 or later): a View that sets
+   * the histogram's aggregation overrides them, and a histogram already created on the meter (by an
+   * earlier call with the same prefix) keeps its first boundaries.
+   */
+  readonly buckets?: readonly number[];
 }
+
+/** Default bucket boundaries of the call-duration histogram, in seconds (prom-client's default buckets). */
+const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'forced-open', 'disabled'];
 const OUTCOMES = ['success', 'failure', 'neutral', 'timeout', 'rejected'] as const;
@@ -51,55 +62,110 @@ export const ATTRIBUTES = {
   retryAfter: 'breakwater.retry_after_ms',
 } as const;
 
+/** The breakers instrumented on each meter, by prefix: one breaker is reported once per meter and prefix. */
+const instrumented = new WeakMap<Meter, Map<string, WeakSet<CircuitBreaker>>>();
+
 /**
  * Reports a breaker, or every breaker of a `BreakerRegistry` (those created later too; evicted ones
  * are dropped), as OpenTelemetry instruments:
  *
- * - `breakwater.calls` (counter): calls by `breakwater.outcome` (success, failure, neutral, timeout, rejected).
- * - `breakwater.call.duration` (histogram, seconds): call durations by outcome, rejections excluded.
+ * - `breakwater.calls` (counter): calls by `breakwater.outcome` (success, failure, neutral, timeout,
+ *   rejected); each outcome's series starts at 0 when the breaker is instrumented.
+ * - `breakwater.call.duration` (histogram, seconds, boundaries from `buckets`): call durations by
+ *   outcome, rejections and calls whose duration is unknown excluded.
  * - `breakwater.state` (observable gauge): 1 for the current `breakwater.state`, 0 for the others.
+ *   A breaker that is dropped (or no longer reported) reads 0 for every state at the next collection,
+ *   then is no longer observed.
  * - `breakwater.transitions` (counter): transitions by `breakwater.from` and `breakwater.to`.
  *
  * Every point carries `breakwater.breaker`, the breaker's name. With `spanEvents`, a rejection adds a
  * `breakwater.rejected` event and a transition a `breakwater.state_change` event to the span active then.
  *
+ * Counters keep the series of a dropped breaker under cumulative temporality (the SDK's default): see
+ * the guide for delta temporality or a View.
+ *
  * Returns the function that stops reporting.
- * @throws {TypeError} when a breaker has no `name`.
+ * @throws {TypeError} when a breaker (of the registry, for a registry) has no `name`, or is already
+ *   instrumented on this meter with this prefix. For a breaker a registry creates later, the error goes
+ *   to the registry's listener-error reporting (`console.error`) and that breaker is not reported.
+ * @throws {TypeError | RangeError} when `buckets` is not an array of finite numbers in strictly increasing order.
  */
 export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry, options?: OpenTelemetryOptions): () => void {
   const meter = options?.meter ?? metrics.getMeter('breakwater');
   const prefix = options?.prefix ?? 'breakwater.';
   const spanEvents = options?.spanEvents ?? true;
-  const tracked = new Set<CircuitBreaker>();
+  const buckets = checkBuckets(options?.buckets) ?? [...DEFAULT_BUCKETS];
+  let byPrefix = instrumented.get(meter);
+  if (byPrefix === undefined) {
+    byPrefix = new Map();
+    instrumented.set(meter, byPrefix);
+  }
+  let seen = byPrefix.get(prefix);
+  if (seen === undefined) {
+    seen = new WeakSet();
+    byPrefix.set(prefix, seen);
+  }
+  const busy = seen;
+  /** The breakers reported, and whether a collection has observed their state yet. */
+  const tracked = new Map<CircuitBreaker, { observed: boolean }>();
+  /** Names of dropped breakers whose state was observed: they read 0 at the next collection. */
+  const retired = new Set<string>();
 
   const calls = meter.createCounter(`${prefix}calls`, { description: 'Calls through the breaker by outcome', unit: '{call}' });
   const duration = meter.createHistogram(`${prefix}call.duration`, {
     description: 'Duration of calls through the breaker (rejected calls excluded)',
     unit: 's',
+    advice: { explicitBucketBoundaries: buckets },
   });
   const transitions = meter.createCounter(`${prefix}transitions`, {
     description: 'State transitions of the breaker',
     unit: '{transition}',
   });
   const state = meter.createObservableGauge(`${prefix}state`, { description: 'Circuit state: 1 for the current state, 0 for the others' });
+  let stopped = false;
   const observe = (result: ObservableResult) => {
-    for (const breaker of tracked) {
+    if (retired.size > 0) {
+      // A cumulative reader repeats a series' last value while it is not observed: end it on 0. A breaker
+      // tracked again under the same name in the meantime is observed below instead.
+      const current = new Set<string | undefined>();
+      for (const breaker of tracked.keys()) current.add(breaker.name);
+      for (const name of retired) {
+        if (!current.has(name)) for (const s of STATES) result.observe(0, { [ATTRIBUTES.breaker]: name, [ATTRIBUTES.state]: s });
+      }
+      retired.clear();
+    }
+    for (const [breaker, entry] of tracked) {
+      entry.observed = true;
       const current = breaker.state;
       for (const s of STATES) result.observe(s === current ? 1 : 0, { [ATTRIBUTES.breaker]: breaker.name, [ATTRIBUTES.state]: s });
     }
+    // Not from inside the callback: the SDK is iterating over the callbacks.
+    if (stopped) queueMicrotask(() => state.removeCallback(observe));
   };
   state.addCallback(observe);
 
   const trackBreaker = (breaker: CircuitBreaker): (() => void) => {
     const name = breaker.name;
     if (name === undefined) throw new TypeError('breakwater: a breaker needs a `name` to be instrumented (it is the metrics attribute)');
-    tracked.add(breaker);
+    if (busy.has(breaker)) {
+      throw new TypeError(
+        `breakwater: the breaker "${name}" is already instrumented on this meter with prefix "${prefix}" (through its registry, say); its calls would be counted twice`,
+      );
+    }
+    busy.add(breaker);
+    const entry = { observed: false };
+    tracked.set(breaker, entry);
     // Attribute objects built once per breaker, not per call.
     const attributes = {} as Record<(typeof OUTCOMES)[number], Attributes>;
-    for (const outcome of OUTCOMES) attributes[outcome] = { [ATTRIBUTES.breaker]: name, [ATTRIBUTES.outcome]: outcome };
+    for (const outcome of OUTCOMES) {
+      attributes[outcome] = { [ATTRIBUTES.breaker]: name, [ATTRIBUTES.outcome]: outcome };
+      // Every outcome's series exists from the start, so that a rate sees the first calls of each.
+      calls.add(0, attributes[outcome]);
+    }
     const timed = (outcome: (typeof TIMED_OUTCOMES)[number]) => (event: { duration: number }) => {
       calls.add(1, attributes[outcome]);
-      duration.record(event.duration / 1000, attributes[outcome]);
+      // A call the breaker could not time has no duration to record (NaN); it is still counted.
+      if (Number.isFinite(event.duration) && event.duration >= 0) duration.record(event.duration / 1000, attributes[outcome]);
     };
     const offs = [
       ...TIMED_OUTCOMES.map((outcome) => breaker.on(outcome, timed(outcome))),
@@ -126,21 +192,49 @@ export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry
         }
       }),
     ];
+    // Called once: by the registry when the breaker leaves it, or by the stop function below.
     return () => {
       for (const off of offs) off();
       tracked.delete(breaker);
+      busy.delete(breaker);
+      if (entry.observed) retired.add(name);
     };
   };
 
-  const stopTarget =
-    typeof (target as BreakerRegistry).peek === 'function'
-      ? (target as BreakerRegistry).watch(trackBreaker)
-      : trackBreaker(target as CircuitBreaker);
-  let stopped = false;
+  let stopTarget: () => void;
+  try {
+    stopTarget =
+      typeof (target as BreakerRegistry).peek === 'function'
+        ? (target as BreakerRegistry).watch(trackBreaker)
+        : trackBreaker(target as CircuitBreaker);
+  } catch (error) {
+    state.removeCallback(observe);
+    throw error;
+  }
   return () => {
     if (stopped) return;
     stopped = true;
     stopTarget();
-    state.removeCallback(observe);
+    // The callback stays for one more collection when a dropped breaker's state must still read 0.
+    if (retired.size === 0) state.removeCallback(observe);
   };
+}
+
+/** `buckets` as the SDK needs them: finite numbers in strictly increasing order. */
+function checkBuckets(value: unknown): number[] | undefined {
+  if (value === undefined) return undefined;
+  const bad = (Kind: TypeErrorConstructor | RangeErrorConstructor, expected: string): never => {
+    const got = Array.isArray(value)
+      ? `[${value.map(String).join(', ')}]`
+      : typeof value === 'string'
+        ? JSON.stringify(value)
+        : String(value);
+    throw new Kind(`breakwater: option "buckets" must be ${expected}; got ${got.slice(0, 80)}`);
+  };
+  if (!Array.isArray(value) || !value.every((b) => typeof b === 'number')) return bad(TypeError, 'an array of numbers');
+  const numbers = value as number[];
+  if (!numbers.every((b, i) => Number.isFinite(b) && (i === 0 || b > (numbers[i - 1] as number)))) {
+    return bad(RangeError, 'an array of finite numbers in strictly increasing order');
+  }
+  return [...numbers];
 }

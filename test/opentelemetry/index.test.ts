@@ -17,7 +17,7 @@ import {
   MeterProvider,
   MetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
 import { ATTRIBUTES, instrumentOpenTelemetry } from '../../src/opentelemetry/index.js';
 
@@ -31,6 +31,29 @@ class TestReader extends MetricReader {
       aggregationTemporalitySelector: (type) =>
         type === InstrumentType.OBSERVABLE_GAUGE ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
     });
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The SDK's defaults: cumulative temporality for every instrument (what the periodic exporting reader uses). */
+class CumulativeReader extends MetricReader {
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Every instrument read as deltas: a series nothing was recorded to since the last collection is left out. */
+class DeltaReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
   }
   protected override onShutdown(): Promise<void> {
     return Promise.resolve();
@@ -87,8 +110,7 @@ function recordingSpan(): Span & { events: Array<{ name: string; attributes: unk
   return span as unknown as Span & { events: typeof events };
 }
 
-function setup() {
-  const reader = new TestReader();
+function setup(reader: MetricReader = new TestReader()) {
   const provider = new MeterProvider({ readers: [reader] });
   const meter = provider.getMeter('test');
   const points = async (name: string) => {
@@ -101,8 +123,32 @@ function setup() {
   return { meter, points, point };
 }
 
+/**
+ * A stand-in breaker whose call events the test emits itself, with any duration: the breaker reports
+ * `NaN` for a call it could not time.
+ */
+function eventSource(name: string) {
+  const listeners = new Map<string, Set<(event: unknown) => void>>();
+  const fake = {
+    name,
+    state: 'closed',
+    on(event: string, listener: (event: unknown) => void) {
+      const set = listeners.get(event) ?? new Set();
+      listeners.set(event, set);
+      set.add(listener);
+      return () => set.delete(listener);
+    },
+  };
+  const emit = (event: 'success' | 'failure', duration: number) => {
+    for (const listener of listeners.get(event) ?? []) listener({ name, duration });
+  };
+  return { breaker: fake as unknown as CircuitBreaker, emit };
+}
+
 const clock = { t: 0, now: () => clock.t };
 const fail = () => Promise.reject(new Error('down'));
+const OUTCOMES = ['success', 'failure', 'neutral', 'timeout', 'rejected'];
+const STATES = ['closed', 'open', 'half-open', 'forced-open', 'disabled'];
 
 beforeAll(() => {
   context.setGlobalContextManager(new StackContextManager());
@@ -198,22 +244,61 @@ describe('breakwater/opentelemetry', () => {
     await expect(other.execute(() => 1)).rejects.toThrow(/open/);
   });
 
-  it('tracks a registry, later breakers too, and drops evicted ones; stop ends reporting', async () => {
+  it('tracks a registry, later breakers too; an evicted breaker reads 0 once, then is gone; stop ends reporting', async () => {
     const { meter, point, points } = setup();
     const breakers = new BreakerRegistry({ maxSize: 2 });
     breakers.get('a');
     const stop = instrumentOpenTelemetry(breakers, { meter });
     await breakers.get('b').execute(() => 1);
-    expect(await point('breakwater.calls', { [ATTRIBUTES.breaker]: 'b' })).toBe(1);
+    expect(await point('breakwater.calls', { [ATTRIBUTES.breaker]: 'b', [ATTRIBUTES.outcome]: 'success' })).toBe(1);
     expect(await point('breakwater.state', { [ATTRIBUTES.breaker]: 'a', [ATTRIBUTES.state]: 'closed' })).toBe(1);
     breakers.get('c'); // evicts a
-    const states = await points('breakwater.state');
-    expect(states.filter((p) => p.attributes[ATTRIBUTES.breaker] === 'a').length).toBe(0);
+    const stateOf = async (name: string) =>
+      (await points('breakwater.state')).filter((p) => p.attributes[ATTRIBUTES.breaker] === name).map((p) => p.value);
+    expect(await stateOf('a')).toEqual([0, 0, 0, 0, 0]);
+    expect(await stateOf('a')).toEqual([]);
     stop();
     stop();
     await breakers.get('c').execute(() => 1);
-    expect(await point('breakwater.calls', { [ATTRIBUTES.breaker]: 'c' })).toBeUndefined();
+    expect(await point('breakwater.calls', { [ATTRIBUTES.breaker]: 'c', [ATTRIBUTES.outcome]: 'success' })).toBe(0);
+    // The collection just made read 0 for the breakers left; from now on nothing is observed.
     expect(await points('breakwater.state')).toEqual([]);
+  });
+
+  it('under cumulative temporality, ends the state of a dropped breaker on 0 rather than repeat its last state', async () => {
+    const { meter, point } = setup(new CumulativeReader());
+    const breakers = new BreakerRegistry({ maxSize: 1, defaults: { failureThreshold: 1, clock } });
+    instrumentOpenTelemetry(breakers, { meter });
+    await expect(breakers.get('a').execute(fail)).rejects.toThrow('down');
+    const open = { [ATTRIBUTES.breaker]: 'a', [ATTRIBUTES.state]: 'open' };
+    expect(await point('breakwater.state', open)).toBe(1);
+    breakers.get('b'); // evicts a
+    expect(await point('breakwater.state', open)).toBe(0);
+    expect(await point('breakwater.state', open)).toBe(0);
+
+    // Stopping does the same for every breaker still reported.
+    const single = new CircuitBreaker({ name: 'single' });
+    const stop = instrumentOpenTelemetry(single, { meter, prefix: 'one.' });
+    single.forceOpen();
+    const forced = { [ATTRIBUTES.breaker]: 'single', [ATTRIBUTES.state]: 'forced-open' };
+    expect(await point('one.state', forced)).toBe(1);
+    stop();
+    expect(await point('one.state', forced)).toBe(0);
+    expect(await point('one.state', forced)).toBe(0);
+  });
+
+  it('reports a breaker created again under a dropped name with its own state, not 0', async () => {
+    const { meter, points } = setup();
+    const breakers = new BreakerRegistry({ maxSize: 1 });
+    instrumentOpenTelemetry(breakers, { meter });
+    breakers.get('a');
+    expect((await points('breakwater.state')).length).toBe(5);
+    breakers.get('b'); // evicts a
+    breakers.get('a').forceOpen(); // a new a, evicting b (never collected: nothing to end)
+    const found = await points('breakwater.state');
+    expect(found.map((p) => [p.attributes[ATTRIBUTES.breaker], p.attributes[ATTRIBUTES.state], p.value])).toEqual(
+      STATES.map((s) => ['a', s, s === 'forced-open' ? 1 : 0]),
+    );
   });
 
   it('uses the global meter by default and refuses unnamed breakers', async () => {
@@ -229,5 +314,151 @@ describe('breakwater/opentelemetry', () => {
     expect(names).toContain('breakwater');
     stop();
     otelMetrics.disable();
+  });
+
+  it('refuses to instrument a breaker twice on one meter and prefix', async () => {
+    const { meter, point } = setup();
+    const breakers = new BreakerRegistry();
+    const users = breakers.get('users');
+    const stopRegistry = instrumentOpenTelemetry(breakers, { meter });
+    expect(() => instrumentOpenTelemetry(users, { meter })).toThrow(TypeError);
+    expect(() => instrumentOpenTelemetry(users, { meter })).toThrow(
+      'breakwater: the breaker "users" is already instrumented on this meter with prefix "breakwater."',
+    );
+    await users.execute(() => 1);
+    expect(await point('breakwater.calls', { [ATTRIBUTES.breaker]: 'users', [ATTRIBUTES.outcome]: 'success' })).toBe(1);
+
+    // Another prefix or another meter is another set of instruments.
+    instrumentOpenTelemetry(users, { meter, prefix: 'other.' })();
+    instrumentOpenTelemetry(users, { meter: new MeterProvider().getMeter('other') })();
+
+    // A registry instrumented twice while empty: its later breakers are reported once, and the
+    // registry reports the clash (it runs the exporters' listeners).
+    stopRegistry();
+    const later = new BreakerRegistry();
+    instrumentOpenTelemetry(later, { meter });
+    instrumentOpenTelemetry(later, { meter });
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await later.get('x').execute(() => 1);
+      expect(errors).toHaveBeenCalledTimes(1);
+      const reported = errors.mock.calls[0]?.find((argument) => argument instanceof Error);
+      expect(reported).toBeInstanceOf(TypeError);
+      expect((reported as Error).message).toMatch(/"x" is already instrumented/);
+    } finally {
+      errors.mockRestore();
+    }
+    expect(await point('breakwater.calls', { [ATTRIBUTES.breaker]: 'x', [ATTRIBUTES.outcome]: 'success' })).toBe(1);
+    expect(() => instrumentOpenTelemetry(later.get('x'), { meter })).toThrow(/"x" is already instrumented/);
+
+    // Once stopped, the breaker can be instrumented again.
+    instrumentOpenTelemetry(users, { meter });
+    await users.execute(() => 1);
+    expect(await point('breakwater.calls', { [ATTRIBUTES.breaker]: 'users', [ATTRIBUTES.outcome]: 'success' })).toBe(2);
+  });
+
+  it('buckets call durations in seconds: the default boundaries run from 5 ms to 10 s', async () => {
+    const { meter, point } = setup();
+    const breaker = new CircuitBreaker({ name: 'lat', clock });
+    instrumentOpenTelemetry(breaker, { meter });
+    clock.t = 0;
+    const call = (ms: number) =>
+      breaker.execute(() => {
+        clock.t += ms;
+        return 1;
+      });
+    await call(20);
+    await call(3000);
+    const histogram = (await point('breakwater.call.duration', { [ATTRIBUTES.outcome]: 'success' })) as Histogram;
+    expect(histogram.buckets.boundaries).toEqual([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+    expect(histogram.buckets.counts).toEqual([0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
+
+    instrumentOpenTelemetry(breaker, { meter, prefix: 'custom.', buckets: [0.1, 1] });
+    await call(500);
+    const custom = (await point('custom.call.duration', { [ATTRIBUTES.outcome]: 'success' })) as Histogram;
+    expect(custom.buckets).toEqual({ boundaries: [0.1, 1], counts: [0, 1, 0] });
+  });
+
+  it('refuses buckets that are not an array of finite numbers in strictly increasing order', () => {
+    const { meter } = setup();
+    const breaker = new CircuitBreaker({ name: 'b' });
+    const bad = (buckets: unknown) => () => instrumentOpenTelemetry(breaker, { meter, buckets: buckets as number[] });
+    expect(bad([1, 0.1])).toThrow(RangeError);
+    expect(bad([1, 0.1])).toThrow(
+      'breakwater: option "buckets" must be an array of finite numbers in strictly increasing order; got [1, 0.1]',
+    );
+    expect(bad([0.5, 0.5])).toThrow(RangeError);
+    expect(bad([0.1, Number.POSITIVE_INFINITY])).toThrow(/"buckets".*got \[0\.1, Infinity\]/);
+    expect(bad([Number.NaN])).toThrow(/"buckets".*got \[NaN\]/);
+    expect(bad([0.1, '1'])).toThrow(TypeError);
+    expect(bad([0.1, '1'])).toThrow('breakwater: option "buckets" must be an array of numbers; got [0.1, 1]');
+    expect(bad('0.1')).toThrow('breakwater: option "buckets" must be an array of numbers; got "0.1"');
+    expect(bad({ 0: 1 })).toThrow(/"buckets".*got \[object Object\]/);
+    // Refused before anything was instrumented.
+    expect(() => instrumentOpenTelemetry(breaker, { meter })).not.toThrow();
+  });
+
+  it('starts every outcome of breakwater.calls at 0 when a breaker is instrumented', async () => {
+    const { meter, points } = setup();
+    instrumentOpenTelemetry(new CircuitBreaker({ name: 'fresh' }), { meter });
+    const calls = await points('breakwater.calls');
+    expect(calls.map((p) => [p.attributes[ATTRIBUTES.breaker], p.attributes[ATTRIBUTES.outcome], p.value])).toEqual(
+      OUTCOMES.map((outcome) => ['fresh', outcome, 0]),
+    );
+    expect(await points('breakwater.call.duration')).toEqual([]);
+  });
+
+  it('counts a call with no valid duration without recording it', async () => {
+    const { meter, point } = setup();
+    const { breaker, emit } = eventSource('untimed');
+    instrumentOpenTelemetry(breaker, { meter });
+    emit('success', Number.NaN);
+    emit('success', -1);
+    emit('failure', Number.POSITIVE_INFINITY);
+    emit('success', 20);
+    const at = (outcome: string) => ({ [ATTRIBUTES.breaker]: 'untimed', [ATTRIBUTES.outcome]: outcome });
+    expect(await point('breakwater.calls', at('success'))).toBe(3);
+    expect(await point('breakwater.calls', at('failure'))).toBe(1);
+    const histogram = (await point('breakwater.call.duration', at('success'))) as Histogram;
+    expect([histogram.count, histogram.sum]).toEqual([1, 0.02]);
+    expect(await point('breakwater.call.duration', at('failure'))).toBeUndefined();
+  });
+
+  it('counts a call already in flight when the breaker is instrumented, without a duration', async () => {
+    const { meter, point } = setup();
+    clock.t = 100_000;
+    const breaker = new CircuitBreaker({ name: 'inflight', clock });
+    let finish!: (value: number) => void;
+    const call = breaker.execute(() => new Promise<number>((resolve) => (finish = resolve)));
+    instrumentOpenTelemetry(breaker, { meter });
+    clock.t += 50;
+    finish(1);
+    await call;
+    const at = { [ATTRIBUTES.breaker]: 'inflight', [ATTRIBUTES.outcome]: 'success' };
+    expect(await point('breakwater.calls', at)).toBe(1);
+    expect(await point('breakwater.call.duration', at)).toBeUndefined();
+    await breaker.execute(() => {
+      clock.t += 20;
+      return 1;
+    });
+    expect(((await point('breakwater.call.duration', at)) as Histogram).sum).toBe(0.02);
+  });
+
+  it("keeps a dropped breaker's counter series under cumulative temporality; delta temporality ends them", async () => {
+    const namesIn = async (points: (name: string) => Promise<DataPoint<unknown>[]>) =>
+      new Set((await points('breakwater.calls')).map((p) => p.attributes[ATTRIBUTES.breaker]));
+    const churn = async (meter: ReturnType<typeof setup>['meter']) => {
+      const breakers = new BreakerRegistry({ maxSize: 1 });
+      instrumentOpenTelemetry(breakers, { meter });
+      for (const key of ['a', 'b', 'c']) await breakers.get(key).execute(() => 1);
+    };
+    const cumulative = setup(new CumulativeReader());
+    await churn(cumulative.meter);
+    expect(await namesIn(cumulative.points)).toEqual(new Set(['a', 'b', 'c']));
+
+    const delta = setup(new DeltaReader());
+    await churn(delta.meter);
+    expect(await namesIn(delta.points)).toEqual(new Set(['a', 'b', 'c'])); // what happened since the last collection
+    expect(await namesIn(delta.points)).toEqual(new Set());
   });
 });
