@@ -101,7 +101,8 @@ export function recoveryDelay(rules: Rules, attempt: number): number {
     const delay = backoff(attempt, base);
     return isDelay(delay) ? delay : base;
   }
-  if (backoff.type === 'fixed') return base;
+  // A zero base stays zero (0 × multiplier^1024 would be 0 × Infinity: NaN, an open-until never reached).
+  if (backoff.type === 'fixed' || base === 0) return base;
   const max = backoff.maxDelay ?? base * 10;
   const grown = Math.min(max, base * (backoff.multiplier ?? 2) ** (attempt - 1));
   const jitter = backoff.jitter ?? 0;

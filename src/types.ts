@@ -70,7 +70,10 @@ export interface CircuitBreakerOptions {
   readonly halfOpenProbes?: number;
   /** Successful probes needed to close (default 1). */
   readonly successThreshold?: number;
-  /** A half-open trial not decided this many ms after its first probe counts as failed (default 60 000, or `timeout` if longer). */
+  /**
+   * A half-open trial still undecided this many ms after the first probe in flight counts as failed (default
+   * 60 000, or `timeout` if longer). The clock runs only while a probe is in flight.
+   */
   readonly maxProbeWait?: number;
   /** The expected-error predicate: `false` makes the error neutral, anything else counts it as a failure (default: every error counts). */
   readonly isFailure?: (error: unknown) => boolean;

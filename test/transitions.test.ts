@@ -53,4 +53,9 @@ describe('pure transitions', () => {
     expect(freed).toMatchObject({ state: 'half-open', probes: 0, probeDeadline: 0 });
     expect(T.settle(freed, tracker, T.SUCCESS, false, true, half.generation - 1, 110, rules)).toBe(freed);
   });
+
+  it('exponential backoff over a zero recovery timeout stays zero for any attempt', () => {
+    const zero: T.Rules = { ...rules, recoveryTimeout: 0, backoff: { type: 'exponential' } };
+    expect([1, 2, 1024, 1025, 5000].map((n) => T.recoveryDelay(zero, n))).toEqual([0, 0, 0, 0, 0]);
+  });
 });

@@ -91,7 +91,8 @@ export class TimeWindowTracker implements FailureTracker {
     if (slice <= this.#head) return;
     const n = this.#counts.length / STRIDE;
     if (slice - this.#head >= n) this.#clearAll();
-    else for (let s = this.#head + 1; s <= slice; s++) this.#clear(mod(s, n));
+    // Counted in steps, not slices: beyond 2^53 a slice + 1 is the same number, and the loop must still end.
+    else for (let k = 1, steps = slice - this.#head; k <= steps; k++) this.#clear(mod(this.#head + k, n));
     this.#head = slice;
   }
 

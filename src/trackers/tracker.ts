@@ -54,8 +54,9 @@ export interface RateRule {
 /** The rate rule itself, written once for both windows. */
 export function rateTripped(rule: RateRule, calls: number, failures: number, slow: number): boolean {
   if (calls < rule.minimumCalls || calls === 0) return false;
-  if (rule.failureRateThreshold !== undefined && failures >= rule.failureRateThreshold * calls) return true;
-  return rule.slowCallRateThreshold !== undefined && slow >= rule.slowCallRateThreshold * calls;
+  // Rates compared as rates: `threshold * calls` rounds (0.55 × 100 is 55.000…01), and 55 of 100 must trip 0.55.
+  if (rule.failureRateThreshold !== undefined && failures / calls >= rule.failureRateThreshold) return true;
+  return rule.slowCallRateThreshold !== undefined && slow / calls >= rule.slowCallRateThreshold;
 }
 
 export function makeStats(calls: number, failures: number, slowCalls: number): TrackerStats {

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TimeWindowTracker } from '../../src/trackers/time-window.js';
@@ -66,4 +68,25 @@ describe('TimeWindowTracker', () => {
       { numRuns: 300 },
     );
   });
+});
+
+describe('time window at huge clock values', () => {
+  // In a child process with a time limit: a regression would loop for ever, and must not hang the suite.
+  it('records two calls a few slices apart at 2^60 ms', () => {
+    const src = fileURLToPath(new URL('../../src/trackers/time-window.ts', import.meta.url));
+    const script = `
+      import { TimeWindowTracker } from ${JSON.stringify(src)};
+      const t = new TimeWindowTracker(1000, 10, { failureRateThreshold: 0.5, slowCallRateThreshold: undefined, minimumCalls: 1 });
+      t.record(false, false, 2 ** 60);
+      t.record(false, false, 2 ** 60 + 512);
+      console.log(JSON.stringify(t.stats(2 ** 60 + 512)));
+    `;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
+      timeout: 10_000,
+      encoding: 'utf8',
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    });
+    expect(run.signal).toBeNull();
+    expect(JSON.parse(run.stdout).calls).toBe(2);
+  }, 20_000);
 });

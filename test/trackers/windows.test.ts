@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConsecutiveTracker } from '../../src/trackers/consecutive.js';
 import { CountWindowTracker } from '../../src/trackers/count-window.js';
 import { TimeWindowTracker } from '../../src/trackers/time-window.js';
-import type { RateRule } from '../../src/trackers/tracker.js';
+import { type RateRule, rateTripped } from '../../src/trackers/tracker.js';
 import { RecountTracker } from '../support/recount-tracker.js';
 
 const runs = { numRuns: 1000 };
@@ -132,5 +132,32 @@ describe('snapshots of the trackers round-trip', () => {
     expect(a.toJSON()).toEqual({ kind: 'consecutive', failures: 2 });
     a.restore({ kind: 'count', outcomes: '' });
     expect(a.stats().failures).toBe(2);
+  });
+});
+
+describe('a rate that reaches the threshold trips', () => {
+  it('k failures of n calls trip a threshold of k / n, and k − 1 do not', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 1, max: n }))),
+        ([n, k]) => {
+          const threshold = k / n;
+          const rule = { failureRateThreshold: threshold, slowCallRateThreshold: threshold, minimumCalls: 1 };
+          expect(rateTripped(rule, n, k, 0)).toBe(true);
+          expect(rateTripped(rule, n, 0, k)).toBe(true);
+          expect(rateTripped(rule, n, k - 1, k - 1)).toBe(false);
+        },
+      ),
+      runs,
+    );
+  });
+
+  it('thresholds written as decimals: 55 of 100 trip 0.55, 7 of 25 trip 0.28', () => {
+    for (let percent = 1; percent <= 100; percent++) {
+      const rule = { failureRateThreshold: percent / 100, slowCallRateThreshold: undefined, minimumCalls: 1 };
+      expect(rateTripped(rule, 100, percent, 0)).toBe(true);
+      expect(rateTripped(rule, 100, percent - 1, 0)).toBe(false);
+    }
+    expect(rateTripped({ failureRateThreshold: undefined, slowCallRateThreshold: 0.28, minimumCalls: 1 }, 25, 0, 7)).toBe(true);
   });
 });
