@@ -72,6 +72,11 @@ class ContentionError extends Error {}
 
 const identity = (t: number) => t;
 
+/** Versions are decimal integers as text, of any length: a longer one is newer, then the text order decides. */
+function newerVersion(a: string, b: string): boolean {
+  return a.length === b.length ? a > b : a.length > b.length;
+}
+
 /** Timers of fleet sync never keep a process alive. */
 function unref(timer: ReturnType<typeof setTimeout>): void {
   (timer as { unref?: () => void }).unref?.();
@@ -126,6 +131,10 @@ export class FleetSync implements FleetLink {
   #faultSince = 0;
   /** After `leave()`: the breaker runs alone. */
   #left = false;
+  #leaving: Promise<void> | undefined;
+  /** The manual control being written, re-applied over records that arrive before it lands. */
+  #pendingControl: ControlOp | undefined;
+  #controls = 0;
   #unsubscribe: (() => void) | undefined;
   #retryAt = 0;
 
@@ -165,13 +174,16 @@ export class FleetSync implements FleetLink {
    * leaves every outcome, probe and control to the breaker's local circuit. Never rejects.
    */
   leave(): Promise<void> {
-    if (!this.#left) {
-      this.#left = true;
+    if (this.#leaving === undefined) {
       const unsubscribe = this.#unsubscribe;
       this.#unsubscribe = undefined;
       if (typeof unsubscribe === 'function') unsubscribe();
+      // The answers to this last flush still reach the local circuit; after it, nothing does.
+      this.#leaving = this.flush().then(() => {
+        this.#left = true;
+      });
     }
-    return this.flush();
+    return this.#leaving;
   }
 
   /** Outcomes, flushes and probe admissions not yet answered by the store. */
@@ -242,12 +254,18 @@ export class FleetSync implements FleetLink {
   /** Applies a manual control to the shared circuit (the breaker already applied it locally). */
   control(op: ControlOp): void {
     if (this.#fault || this.#left) return;
+    const token = ++this.#controls;
+    this.#pendingControl = op;
+    const settled = () => {
+      if (this.#controls === token) this.#pendingControl = undefined;
+    };
     this.#mutate((base, now) => {
       const c = advanceAll(base, now, this.#s);
       if (op === 'forceOpen') return { next: forceOpen(c, now), tracker: false, result: undefined };
       if (op === 'disable') return { next: disable(c, now), tracker: false, result: undefined };
       return { next: close(c, this.#scratch, now, op === 'close' ? 'closed-manually' : 'reset'), tracker: true, result: undefined };
-    }, op).then(undefined, (error: unknown) => {
+    }, op).then(settled, (error: unknown) => {
+      settled();
       if (error instanceof ContentionError) {
         this.#host.log(
           'warn',
@@ -351,7 +369,9 @@ export class FleetSync implements FleetLink {
     let fresh = this.#rec === undefined;
     let rec = this.#rec ?? (await this.#read());
     for (let attempt = 0; ; attempt++) {
-      const now = Math.max(fresh ? rec.now : this.#s.clock.now() + this.#offset, rec.at);
+      // Never behind the last write's time, unless that time is ahead of the store's clock (a clock that
+      // stepped back, or a record written by hand): the store refuses writes from its future.
+      const now = Math.max(fresh ? rec.now : this.#s.clock.now() + this.#offset, Math.min(rec.at, rec.now));
       const base = decodeCircuit(rec.circuit) ?? initialCircuit(now);
       this.#scratch.reset();
       const snapshot = decodeTracker(rec.tracker);
@@ -394,6 +414,8 @@ export class FleetSync implements FleetLink {
 
   /** How long the record must outlive its last write: past the open time and a probe lease. */
   #ttl(c: Circuit, now: number): number {
+    // A manual state holds until someone changes it: the record must not expire under it.
+    if (c.state === 'forced-open' || c.state === 'disabled') return 0;
     const lease = this.#s.maxProbeWait;
     if (c.state === 'open') return Math.ceil(c.openUntil - now + 2 * lease);
     return Math.ceil(2 * lease);
@@ -435,12 +457,13 @@ export class FleetSync implements FleetLink {
 
   /** Takes a record newer than the one known (messages and answers may cross) and mirrors it into the local circuit and tracker. */
   #learn(rec: SharedRecord): void {
-    // A read or write still under way when the breaker left must not pull the shared state back in.
-    if (this.#left) return;
+    // An answer that arrives after the breaker left, or after a fault was declared (the fallback decides
+    // until the store is read back), must not pull the shared state in.
+    if (this.#left || this.#fault) return;
     const known = this.#rec;
     if (known !== undefined) {
       // Versions only grow; a missing record counts only if it was seen after what we know (flushed or expired).
-      if (rec.version === '' ? rec.now <= known.now : Number(rec.version) <= Number(known.version)) return;
+      if (rec.version === '' ? rec.now <= known.now : !newerVersion(rec.version, known.version)) return;
     }
     this.#rec = rec;
     if (rec.settings !== '' && rec.settings !== this.#digest && !this.#warned.has(rec.settings)) {
@@ -462,7 +485,13 @@ export class FleetSync implements FleetLink {
     const host = this.#host;
     host.tracker.reset();
     if (tracker !== undefined) host.tracker.restore(tracker, local, (t) => t - this.#offset);
-    host.adopt(advanceAll(this.#toLocal(shared), local, this.#s), rec.writer === this.#id ? 'local' : 'remote');
+    let next = advanceAll(this.#toLocal(shared), local, this.#s);
+    // A manual control made here and not yet written wins over any record that arrives before it lands.
+    const op = this.#pendingControl;
+    if (op === 'forceOpen') next = forceOpen(next, local);
+    else if (op === 'disable') next = disable(next, local);
+    else if (op !== undefined) next = close(next, host.tracker, local, op === 'close' ? 'closed-manually' : 'reset');
+    host.adopt(next, rec.writer === this.#id ? 'local' : 'remote');
   }
 
   /** The shared circuit with its times moved from the store's clock to the local one. */
@@ -522,13 +551,13 @@ export class FleetSync implements FleetLink {
   #failed(error: unknown): void {
     const now = this.#s.clock.now();
     this.#retryAt = now + Math.max(this.#syncInterval, 1_000);
-    if (this.#fault) return;
+    const already = this.#fault;
     this.#fault = true;
-    this.#faultSince = now;
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    // Outcomes handed back by a write that failed after the fault was declared still go to the local circuit.
     const items = this.#batch;
     this.#batch = [];
     const host = this.#host;
@@ -539,7 +568,10 @@ export class FleetSync implements FleetLink {
         const hint = items[i + 2] as number;
         host.settleLocally((code & 3) as Outcome, (code & SLOW_BIT) !== 0, (code & PROBE_BIT) !== 0, items[i + 1] as number, hint);
       }
-    } else {
+    }
+    if (already) return;
+    this.#faultSince = now;
+    if (policy !== 'local') {
       host.adopt(policy === 'fail-open' ? disable(host.circuit(), now) : forceOpen(host.circuit(), now), 'local');
     }
     host.emit('storeError', { name: this.#s.name, error, fallback: policy });

@@ -196,6 +196,9 @@ function checkStore(o: Record<string, unknown>): BreakerStore | undefined {
     }
     return undefined;
   }
+  if (o.initialState != null) {
+    throw new TypeError('breakwater: option "initialState" does not apply with a "store": the shared state is the breaker\'s state');
+  }
   return typeof store?.join === 'function'
     ? (store as BreakerStore)
     : fail(

@@ -14,7 +14,10 @@ import type { BreakerEvents } from './types.js';
 
 /** A breaker's shared record as the store holds it, read together with the store's clock. */
 export interface SharedRecord {
-  /** Opaque, increasing version of the record; `''` when the record does not exist (yet, or any more). */
+  /**
+   * Version of the record: a decimal integer as text (no leading zeros, any length), greater with every
+   * write; `''` when the record does not exist (yet, or any more).
+   */
   readonly version: string;
   /** The store's clock (ms since the epoch) when the record was read. The fleet's clock. */
   readonly now: number;
@@ -39,7 +42,10 @@ export interface SharedWrite {
   readonly writer: string;
   /** Store-clock time the state was computed at. The store refuses the write if its clock is behind this. */
   readonly at: number;
-  /** Ms after which the record expires if nobody writes it again (an abandoned breaker). */
+  /**
+   * Ms after which the record expires if nobody writes it again (an abandoned breaker). `0`: keep it
+   * without expiry (a forced-open or disabled circuit holds until a later write changes it).
+   */
   readonly ttl: number;
 }
 

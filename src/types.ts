@@ -93,7 +93,7 @@ export interface CircuitBreakerOptions {
   readonly logger?: Logger;
   /**
    * Restores a snapshot made by `toJSON()` (in this process or another). `null` means none (what a key-value
-   * store answers for a missing key). With a `store`, the shared state wins once read.
+   * store answers for a missing key). Not with a `store`: there the shared state is the breaker's state.
    */
   readonly initialState?: CircuitSnapshot | string | null;
   /**
