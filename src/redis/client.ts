@@ -56,6 +56,18 @@ export function commandsOf(client: unknown, option: string): Send {
   );
 }
 
+/**
+ * The prefix an ioredis client puts in front of every key it sends (its `keyPrefix` option), `''` for
+ * none. It applies to the keys of a script too, so the key the server sees (and names in change messages)
+ * is this prefix followed by the store's key. Channels are not prefixed.
+ */
+export function keyPrefixOf(client: RedisClientLike): string {
+  const options = (client as { options?: unknown }).options;
+  const prefix = isObject(options) ? options.keyPrefix : undefined;
+  // ioredis prefixes a key with any truthy keyPrefix, as a string.
+  return prefix ? String(prefix) : '';
+}
+
 /** The subscribe function of a dedicated subscriber connection. */
 export function subscriptionsOf(client: unknown, option: string): Subscribe {
   if (isIoRedis(client) && typeof client.on === 'function' && typeof client.subscribe === 'function') {

@@ -1,10 +1,21 @@
 import { type CompareAndSetResult, type SharedRecord, SharedStore, type SharedWrite } from 'breakwater/fleet';
-import { commandsOf, type RedisClientLike, type RedisSubscriberLike, type Send, type Subscribe, subscriptionsOf } from './client.js';
+import {
+  commandsOf,
+  keyPrefixOf,
+  type RedisClientLike,
+  type RedisSubscriberLike,
+  type Send,
+  type Subscribe,
+  subscriptionsOf,
+} from './client.js';
 import { COMPARE_AND_SET, READ, type Script } from './scripts.js';
 
 /** Options of `RedisStore`. */
 export interface RedisStoreOptions {
-  /** An ioredis or node-redis client the app already has (connected). */
+  /**
+   * An ioredis or node-redis client the app already has (connected). An ioredis `keyPrefix` comes in
+   * front of every key (`keyPrefix{prefix:name}`), not of the channel.
+   */
   readonly client: RedisClientLike;
   /**
    * A second, dedicated connection for change messages (ioredis: `client.duplicate()`;
@@ -58,7 +69,9 @@ export class RedisStore extends SharedStore {
   readonly #prefix: string;
   readonly #channel: string;
   readonly #ttl: number;
-  /** Listeners by key; the channel is subscribed once, on the first listener. */
+  /** The client's own key prefix (ioredis `keyPrefix`), which the server's keys and the messages carry. */
+  readonly #keyPrefix: string;
+  /** Listeners by key as the server sees it; the channel is subscribed once, on the first listener. */
   readonly #listeners = new Map<string, Set<(record: SharedRecord) => void>>();
   #subscribed: Promise<unknown> | undefined;
 
@@ -69,6 +82,7 @@ export class RedisStore extends SharedStore {
       throw new TypeError('breakwater/redis: RedisStore needs an options object: new RedisStore({ client })');
     }
     this.#send = commandsOf(options.client, 'client');
+    this.#keyPrefix = keyPrefixOf(options.client);
     this.#subscribe = options.subscriber === undefined ? undefined : subscriptionsOf(options.subscriber, 'subscriber');
     const prefix = options.prefix ?? 'breakwater';
     if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
@@ -82,7 +96,10 @@ export class RedisStore extends SharedStore {
     if (this.#subscribe === undefined) (this as { subscribe?: unknown }).subscribe = undefined;
   }
 
-  /** The Redis key of breaker `name`: the whole key is the hash tag, so it maps to one slot. */
+  /**
+   * The Redis key of breaker `name`: the whole key is the hash tag, so it maps to one slot. A client's
+   * key prefix (ioredis `keyPrefix`) comes in front of it on the server.
+   */
   key(name: string): string {
     return `{${this.#prefix}:${name}}`;
   }
@@ -130,7 +147,7 @@ export class RedisStore extends SharedStore {
   }
 
   subscribe(name: string, listener: (record: SharedRecord) => void): () => void {
-    const key = this.key(name);
+    const key = this.#keyPrefix + this.key(name);
     let set = this.#listeners.get(key);
     if (set === undefined) {
       set = new Set();

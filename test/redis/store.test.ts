@@ -233,6 +233,29 @@ describe.skipIf(!available)('RedisStore on a real Redis', () => {
 });
 
 describe('RedisStore replies and listeners', () => {
+  it('matches change messages to listeners by the key the server sees: an ioredis keyPrefix in front', async () => {
+    let onMessage: ((channel: string, message: string) => void) | undefined;
+    let subscribed = false;
+    const subscriber = {
+      call: async () => null,
+      on: (_event: 'message', listener: (channel: string, message: string) => void) => {
+        onMessage = listener;
+      },
+      subscribe: async () => {
+        subscribed = true;
+        return 1;
+      },
+    };
+    const client = { call: async () => null, options: { keyPrefix: 'app:' } };
+    const store = new RedisStore({ client, subscriber });
+    const seen: string[] = [];
+    store.subscribe?.('n', (r) => seen.push(r.version));
+    await until(() => subscribed);
+    onMessage?.('breakwater:changes', `5\n1\n0\n0\ns\nc\nt\nw\n${store.key('n')}`); // another client's key, without the prefix
+    onMessage?.('breakwater:changes', `6\n1\n0\n0\ns\nc\nt\nw\napp:${store.key('n')}`);
+    expect(seen).toEqual(['6']);
+  });
+
   it('reads numbers and nulls in replies as text', async () => {
     const client = { sendCommand: async () => [1700000000, 5, null, undefined, 'c', 't', 's', 7] };
     const r = await new RedisStore({ client }).read('x');

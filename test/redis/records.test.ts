@@ -1,0 +1,111 @@
+// RedisStore on a real Redis: keys with an ioredis keyPrefix.
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CircuitBreaker, type SharedRecord, type StateChangeEvent } from '../../src/index.js';
+import { RedisStore } from '../../src/redis/index.js';
+import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
+
+const quiet = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
+const until = async (check: () => boolean | Promise<boolean>, ms = 2_000) => {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+const fail = () => Promise.reject(new Error('upstream down'));
+const write = (ttl = 1_000) => ({
+  circuit: '["closed",0,"initial",0,0,0,0,0,0]',
+  tracker: '{"kind":"consecutive","failures":0}',
+  settings: 'abcd1234',
+  writer: 'me',
+  at: 0,
+  ttl,
+});
+const versionOf = (r: Awaited<ReturnType<RedisStore['compareAndSet']>>): string => {
+  if (!r.ok) throw new Error(`write refused: the record is at version ${r.current.version}`);
+  return r.version;
+};
+
+/** A store that counts the reads it answered. */
+class CountingStore extends RedisStore {
+  reads = 0;
+  override async read(name: string): Promise<SharedRecord> {
+    const record = await super.read(name);
+    this.reads++;
+    return record;
+  }
+}
+
+describe.skipIf(!redisAvailable())('RedisStore records on a real Redis', () => {
+  let server: RedisServer;
+  let io: Redis;
+  let nr: ReturnType<typeof createClient>;
+  let nrSub: ReturnType<typeof createClient>;
+  /** ioredis connections with keyPrefix 'app:' (a client and its subscriber). */
+  let prefixed: Redis;
+  let prefixedSub: Redis;
+
+  /** Resolves once `count` connections subscribe to `channel`. */
+  const subscribers = (channel: string, count: number) =>
+    until(async () => Number(((await io.pubsub('NUMSUB', channel)) as [string, number])[1]) >= count);
+
+  beforeAll(async () => {
+    server = await startRedis();
+    io = new Redis({ port: server.port, host: '127.0.0.1' });
+    prefixed = new Redis({ port: server.port, host: '127.0.0.1', keyPrefix: 'app:' });
+    prefixedSub = prefixed.duplicate();
+    nr = createClient({ url: server.url });
+    await nr.connect();
+    nrSub = nr.duplicate();
+    await nrSub.connect();
+  });
+
+  afterAll(async () => {
+    for (const c of [io, prefixed, prefixedSub]) c?.disconnect();
+    await nr?.quit();
+    await nrSub?.quit();
+    server?.stop();
+  });
+
+  describe('an ioredis client with keyPrefix', () => {
+    it('delivers changes: a failure on one instance opens another through a message', async () => {
+      const options = { name: 'kp', failureThreshold: 1, recoveryTimeout: 60_000, logger: quiet() };
+      const a = new CircuitBreaker({ ...options, store: new RedisStore({ client: prefixed, subscriber: prefixedSub }) });
+      const store = new CountingStore({ client: prefixed, subscriber: prefixedSub });
+      const b = new CircuitBreaker({ ...options, store });
+      const seen: StateChangeEvent[] = [];
+      b.on('stateChange', (e) => seen.push(e));
+      await subscribers('breakwater:changes', 1);
+      await until(() => store.reads === 1); // b's first read is done
+      await a.execute(fail).catch(() => {});
+      await until(() => a.state === 'open');
+      expect(await io.exists('app:{breakwater:kp}')).toBe(1);
+      // b makes no call and its next re-read is 5 s away: only the message can open it.
+      await until(() => b.state === 'open', 1_000);
+      expect(store.reads).toBe(1);
+      expect(seen.map((e) => `${e.from}>${e.to}`)).toEqual(['closed>open']);
+      await Promise.all([a.dispose(), b.dispose()]);
+    });
+
+    it('names the key as the server sees it, so stores with another key prefix never take the record', async () => {
+      const withPrefix = new RedisStore({ client: prefixed, subscriber: prefixedSub, prefix: 'xt' });
+      const without = new RedisStore({ client: nr, subscriber: nrSub, prefix: 'xt' });
+      const heardWith: string[] = [];
+      const heardWithout: string[] = [];
+      withPrefix.subscribe?.('n', (r) => heardWith.push(r.version));
+      without.subscribe?.('n', (r) => heardWithout.push(r.version));
+      await subscribers('xt:changes', 2); // channels carry no key prefix: both listen on 'xt:changes'
+      const first = versionOf(await withPrefix.compareAndSet('n', '', write()));
+      const second = versionOf(await without.compareAndSet('n', '', write()));
+      const third = versionOf(await withPrefix.compareAndSet('n', first, write()));
+      // Messages reach a connection in the order they were published: by the time a store hears its own
+      // last write, it has had every message before it, and heard only its own writes.
+      await until(() => heardWith.length === 2 && heardWithout.length === 1);
+      expect(heardWith).toEqual([first, third]);
+      expect(heardWithout).toEqual([second]);
+      expect(await io.exists('app:{xt:n}', '{xt:n}')).toBe(2);
+    });
+  });
+});
