@@ -12,38 +12,60 @@ export interface Script {
 }
 
 /**
+ * `whole(x)`: `x` if it is a positive decimal integer without leading zeros, of 18 digits at most (so
+ * Redis reads it as an integer and HINCRBY can add one), else `''`.
+ *
+ * A stored version is such a number. A record whose `v` is anything else (absent, or written by another
+ * app or by hand) reads as absent, and the next write replaces the whole hash.
+ */
+const WHOLE = `local function whole(x)
+  if x and #x <= 18 and string.match(x, '^[1-9]%d*$') then return x end
+  return ''
+end
+`;
+
+/**
  * KEYS[1]: the breaker's hash. Returns the server's TIME and the record:
  * `[seconds, microseconds, version, circuit, tracker, settings, at, writer]` ('' for absent fields).
  */
 export const READ: Script = {
-  lua: `local t = redis.call('TIME')
+  lua: `${WHOLE}local t = redis.call('TIME')
 local h = redis.call('HMGET', KEYS[1], 'v', 'c', 't', 's', 'w', 'i')
-return {t[1], t[2], h[1] or '', h[2] or '', h[3] or '', h[4] or '', h[5] or '', h[6] or ''}
+if whole(h[1]) == '' then return {t[1], t[2], '', '', '', '', '', ''} end
+return {t[1], t[2], h[1], h[2] or '', h[3] or '', h[4] or '', h[5] or '', h[6] or ''}
 `,
-  sha: '006e705bd548bc01bf1c540a02a0665e150cf47a',
+  sha: 'c745b09cce79567eafbba941cd621b93801ef0c6',
 };
 
 /**
  * KEYS[1]: the breaker's hash. ARGV: expected version ('' = absent), at, circuit, tracker, settings,
- * ttl in ms, channel ('' = no message), writer. Writes only if the version matches and the server's clock is
- * not behind `at`; a new record's version starts from the server's clock in microseconds, so a record
- * that expired and came back never reuses a version. Returns `['1', seconds, microseconds, version]`,
- * or `['0', seconds, microseconds, version, circuit, tracker, settings, at, writer]` with the record that won.
+ * ttl in ms, channel ('' = no message), writer. Writes only if the version matches and
+ * the server's clock is not behind `at`; a new record's version starts from the server's clock in
+ * microseconds, so a record that expired and came back never reuses a version. Returns
+ * `['1', seconds, microseconds, version]`, or `['0', seconds, microseconds, version, circuit, tracker,
+ * settings, at, writer]` with the record that won.
+ *
+ * The message names KEYS[1] as the server sees it (with a client's key prefix, if any).
  */
 export const COMPARE_AND_SET: Script = {
-  lua: `local key = KEYS[1]
+  lua: `${WHOLE}local key = KEYS[1]
+local at = tonumber(ARGV[2])
 local t = redis.call('TIME')
-local cur = redis.call('HGET', key, 'v') or ''
-if cur ~= ARGV[1] or tonumber(ARGV[2]) > tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 then
-  local h = redis.call('HMGET', key, 'c', 't', 's', 'w', 'i')
-  return {'0', t[1], t[2], cur, h[1] or '', h[2] or '', h[3] or '', h[4] or '', h[5] or ''}
+local h = redis.call('HMGET', key, 'v', 'c', 't', 's', 'w', 'i')
+local cur = whole(h[1])
+if cur == '' then h = {} end
+if cur ~= ARGV[1] or at > tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 then
+  return {'0', t[1], t[2], cur, h[2] or '', h[3] or '', h[4] or '', h[5] or '', h[6] or ''}
 end
+local v
 if cur == '' then
-  redis.call('HSET', key, 'v', t[1] .. string.format('%06d', tonumber(t[2])))
+  v = t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'v', v)
 else
   redis.call('HINCRBY', key, 'v', 1)
+  v = redis.call('HGET', key, 'v')
 end
-local v = redis.call('HGET', key, 'v')
 redis.call('HSET', key, 'c', ARGV[3], 't', ARGV[4], 's', ARGV[5], 'w', ARGV[2], 'i', ARGV[8])
 redis.call('PEXPIRE', key, ARGV[6])
 if ARGV[7] ~= '' then
@@ -51,5 +73,5 @@ if ARGV[7] ~= '' then
 end
 return {'1', t[1], t[2], v}
 `,
-  sha: 'c7f51f70324a655a7fac409b0eb5ce33f5ff5a28',
+  sha: 'ecdddf44c4a8406ac7e0bbc5924c82f0b744a626',
 };

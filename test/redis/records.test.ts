@@ -1,4 +1,4 @@
-// RedisStore on a real Redis: keys with an ioredis keyPrefix.
+// RedisStore on a real Redis: keys with an ioredis keyPrefix, and records it did not write.
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -106,6 +106,68 @@ describe.skipIf(!redisAvailable())('RedisStore records on a real Redis', () => {
       expect(heardWith).toEqual([first, third]);
       expect(heardWithout).toEqual([second]);
       expect(await io.exists('app:{xt:n}', '{xt:n}')).toBe(2);
+    });
+  });
+
+  describe('a record whose version is not one the store writes', () => {
+    const bad = ['abc', '', '1.5', '-3', '007', '0', '1e5', ' 12', '99999999999999999999'];
+
+    for (const [which, client] of [
+      ['ioredis', () => io],
+      ['node-redis', () => nr],
+    ] as const) {
+      it(`reads as absent and is replaced whole by the next write (${which})`, async () => {
+        const store = new RedisStore({ client: client(), prefix: `hv-${which}` });
+        for (const [i, v] of bad.entries()) {
+          const key = store.key(`k${i}`);
+          await io.hset(key, 'v', v, 'c', 'junk', 'x', 'other');
+          expect(await store.read(`k${i}`)).toEqual(
+            expect.objectContaining({ version: '', circuit: '', tracker: '', settings: '', at: 0, writer: '' }),
+          );
+          // A write expecting what was stored is refused (with the record as absent), never an error.
+          expect(await store.compareAndSet(`k${i}`, v === '' ? 'abc' : v, write())).toEqual({
+            ok: false,
+            current: expect.objectContaining({ version: '', circuit: '' }),
+          });
+          const created = versionOf(await store.compareAndSet(`k${i}`, '', write()));
+          expect(created).toMatch(/^\d{16}$/);
+          expect(await io.hgetall(key)).toEqual({
+            v: created,
+            c: write().circuit,
+            t: write().tracker,
+            s: 'abcd1234',
+            w: '0',
+            i: 'me',
+          });
+          const next = versionOf(await store.compareAndSet(`k${i}`, created, write()));
+          expect(BigInt(next)).toBe(BigInt(created) + 1n);
+        }
+        // A hash without a version, and one with a small version of the right form (kept, and counted on).
+        await io.hset(store.key('none'), 'c', 'junk');
+        expect((await store.read('none')).circuit).toBe('');
+        expect(versionOf(await store.compareAndSet('none', '', write()))).toMatch(/^\d{16}$/);
+        await io.hset(store.key('small'), 'v', '5', 'c', 'kept');
+        expect(await store.read('small')).toEqual(expect.objectContaining({ version: '5', circuit: 'kept' }));
+        expect(versionOf(await store.compareAndSet('small', '5', write()))).toBe('6');
+      });
+    }
+
+    it('does not put a breaker in a store fault: its writes replace the record', async () => {
+      await io.hset('{hv:api}', 'v', 'abc', 'c', 'junk');
+      const logger = quiet();
+      const errors: unknown[] = [];
+      const b = new CircuitBreaker({ name: 'api', store: new RedisStore({ client: io, prefix: 'hv' }), failureThreshold: 2, logger });
+      b.on('storeError', (e) => errors.push(e));
+      await b.execute(fail).catch(() => {});
+      await b.flush();
+      await b.execute(fail).catch(() => {});
+      await b.flush();
+      expect(b.state).toBe('open');
+      expect(await io.hget('{hv:api}', 'v')).toMatch(/^\d{16}$/);
+      expect(await io.hget('{hv:api}', 'c')).toMatch(/^\["open",/);
+      expect(errors).toEqual([]);
+      expect(logger.error).not.toHaveBeenCalled();
+      await b.dispose();
     });
   });
 });
