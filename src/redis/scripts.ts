@@ -13,7 +13,7 @@ export interface Script {
 
 /**
  * `whole(x)`: `x` if it is a positive decimal integer without leading zeros, of 18 digits at most (so
- * Redis reads it as an integer and HINCRBY can add one), else `''`.
+ * Redis reads it as an integer, HINCRBY can add one and PEXPIRE cannot overflow), else `''`.
  *
  * A stored version is such a number. A record whose `v` is anything else (absent, or written by another
  * app or by hand) reads as absent, and the next write replaces the whole hash.
@@ -39,16 +39,19 @@ return {t[1], t[2], h[1], h[2] or '', h[3] or '', h[4] or '', h[5] or '', h[6] o
 
 /**
  * KEYS[1]: the breaker's hash. ARGV: expected version ('' = absent), at, circuit, tracker, settings,
- * ttl in ms, channel ('' = no message), writer. Writes only if the version matches and
+ * ttl in ms ('0' = no expiry), channel ('' = no message), writer. Writes only if the version matches and
  * the server's clock is not behind `at`; a new record's version starts from the server's clock in
  * microseconds, so a record that expired and came back never reuses a version. Returns
  * `['1', seconds, microseconds, version]`, or `['0', seconds, microseconds, version, circuit, tracker,
  * settings, at, writer]` with the record that won.
  *
+ * Every argument is checked before the first write: once the hash is written, nothing left can fail.
  * The message names KEYS[1] as the server sees it (with a client's key prefix, if any).
  */
 export const COMPARE_AND_SET: Script = {
   lua: `${WHOLE}local key = KEYS[1]
+local ttl = ARGV[6]
+if ttl ~= '0' and whole(ttl) == '' then return redis.error_reply('ERR ttl must be 0 or a whole number of ms') end
 local at = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local h = redis.call('HMGET', key, 'v', 'c', 't', 's', 'w', 'i')
@@ -67,11 +70,11 @@ else
   v = redis.call('HGET', key, 'v')
 end
 redis.call('HSET', key, 'c', ARGV[3], 't', ARGV[4], 's', ARGV[5], 'w', ARGV[2], 'i', ARGV[8])
-redis.call('PEXPIRE', key, ARGV[6])
+if ttl == '0' then redis.call('PERSIST', key) else redis.call('PEXPIRE', key, ttl) end
 if ARGV[7] ~= '' then
   redis.call('PUBLISH', ARGV[7], v .. '\\n' .. t[1] .. '\\n' .. t[2] .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[8] .. '\\n' .. key)
 end
 return {'1', t[1], t[2], v}
 `,
-  sha: 'ecdddf44c4a8406ac7e0bbc5924c82f0b744a626',
+  sha: 'ac31f14a756c100bac0db1880c18cba60390f7d4',
 };

@@ -27,7 +27,10 @@ export interface RedisStoreOptions {
   readonly prefix?: string;
   /** Ms after which a Redis call counts as failed (default 250). */
   readonly timeout?: number;
-  /** Ms a breaker's key lives after its last write: an abandoned breaker's key expires (default one day). */
+  /**
+   * Ms a breaker's key lives after its last write, a whole number ≥ 1: an abandoned breaker's key expires
+   * (default one day). A write may ask for longer; a forced-open or disabled breaker's key does not expire.
+   */
   readonly ttl?: number;
 }
 
@@ -37,6 +40,20 @@ function positive(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || value === Number.POSITIVE_INFINITY) {
     throw new RangeError(`breakwater/redis: option "${option}" must be a number > 0; got ${String(value)}`);
+  }
+  return value;
+}
+
+/** The longest expiry written, in ms (about 285,000 years). */
+const MAX_TTL = Number.MAX_SAFE_INTEGER;
+
+function wholeMs(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') {
+    throw new TypeError(`breakwater/redis: option "${option}" must be a whole number of ms ≥ 1; got ${typeof value} ${String(value)}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`breakwater/redis: option "${option}" must be a whole number of ms ≥ 1; got ${String(value)}`);
   }
   return value;
 }
@@ -91,7 +108,7 @@ export class RedisStore extends SharedStore {
     this.#prefix = prefix;
     this.#channel = `${prefix}:changes`;
     this.timeout = positive('timeout', options.timeout, 250);
-    this.#ttl = positive('ttl', options.ttl, DAY);
+    this.#ttl = wholeMs('ttl', options.ttl, DAY);
     // Without a subscriber connection there is nothing to subscribe with: breakers then re-read instead.
     if (this.#subscribe === undefined) (this as { subscribe?: unknown }).subscribe = undefined;
   }
@@ -124,7 +141,7 @@ export class RedisStore extends SharedStore {
       next.circuit,
       next.tracker,
       next.settings,
-      String(Math.max(this.#ttl, Math.ceil(next.ttl))),
+      this.#expiry(next.ttl),
       // Always published: other instances may hold subscribers even if this one does not.
       this.#channel,
       next.writer,
@@ -144,6 +161,16 @@ export class RedisStore extends SharedStore {
         writer: text(r[8]),
       },
     };
+  }
+
+  /**
+   * The key's expiry for a write that asks for `ttl` ms: `'0'` (no expiry) when it asks for 0, as a
+   * forced-open or disabled breaker does; otherwise at least the store's `ttl`, in whole ms.
+   */
+  #expiry(ttl: number): string {
+    if (ttl === 0) return '0';
+    const asked = Math.ceil(ttl);
+    return String(asked > this.#ttl ? Math.min(asked, MAX_TTL) : this.#ttl);
   }
 
   subscribe(name: string, listener: (record: SharedRecord) => void): () => void {

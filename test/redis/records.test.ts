@@ -1,9 +1,10 @@
-// RedisStore on a real Redis: keys with an ioredis keyPrefix, and records it did not write.
+// RedisStore on a real Redis: keys with an ioredis keyPrefix, records it did not write, and key expiry.
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker, type SharedRecord, type StateChangeEvent } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
+import { COMPARE_AND_SET } from '../../src/redis/scripts.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 const quiet = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
@@ -168,6 +169,50 @@ describe.skipIf(!redisAvailable())('RedisStore records on a real Redis', () => {
       expect(errors).toEqual([]);
       expect(logger.error).not.toHaveBeenCalled();
       await b.dispose();
+    });
+  });
+
+  describe('key expiry', () => {
+    it('a write with ttl 0 keeps the key without expiry; a later write with a ttl sets one again', async () => {
+      for (const client of [io, nr]) {
+        const store = new RedisStore({ client, prefix: 'px', ttl: 5_000 });
+        const name = client === io ? 'io' : 'nr';
+        const key = store.key(name);
+        const first = versionOf(await store.compareAndSet(name, '', write(1_000)));
+        expect(Number(await io.pttl(key))).toBeGreaterThan(0);
+        const kept = versionOf(await store.compareAndSet(name, first, write(0)));
+        expect(Number(await io.pttl(key))).toBe(-1);
+        const again = versionOf(await store.compareAndSet(name, kept, write(1_000)));
+        const pttl = Number(await io.pttl(key));
+        expect(pttl).toBeGreaterThan(4_000);
+        expect(pttl).toBeLessThanOrEqual(5_000);
+        expect(await store.read(name)).toEqual(expect.objectContaining({ version: again }));
+        // A record created by a write with ttl 0 has no expiry either.
+        versionOf(await store.compareAndSet(`${name}-new`, '', write(0)));
+        expect(Number(await io.pttl(store.key(`${name}-new`)))).toBe(-1);
+      }
+    });
+
+    it('a whole-number expiry is set for a write whose ttl has a fraction', async () => {
+      const store = new RedisStore({ client: io, prefix: 'fr', ttl: 1 });
+      versionOf(await store.compareAndSet('api', '', write(1_000.5)));
+      const pttl = Number(await io.pttl(store.key('api')));
+      expect(pttl).toBeGreaterThan(900);
+      expect(pttl).toBeLessThanOrEqual(1_001);
+    });
+
+    it('the compare-and-set refuses a bad ttl before it writes anything', async () => {
+      const key = '{raw:api}';
+      const run = (expected: string, ttl: string) =>
+        io.call('EVAL', COMPARE_AND_SET.lua, '1', key, expected, '0', 'c', 't', 's', ttl, 'raw:changes', 'w');
+      for (const ttl of ['1.5', '', '-1', '007', 'soon', '1000000000000000000']) {
+        await expect(run('', ttl)).rejects.toThrow(/ttl must be 0 or a whole number of ms/);
+        expect(await io.exists(key)).toBe(0);
+      }
+      const [, , , version] = (await run('', '60000')) as string[];
+      await expect(run(version as string, '1.5')).rejects.toThrow(/ttl/);
+      expect(await io.hgetall(key)).toEqual({ v: version, c: 'c', t: 't', s: 's', w: '0', i: 'w' });
+      expect(Number(await io.pttl(key))).toBeGreaterThan(59_000);
     });
   });
 });

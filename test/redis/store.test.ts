@@ -47,6 +47,15 @@ describe('RedisStore options', () => {
     expect(() => new RedisStore({ client: fakeIo, ttl: Number.POSITIVE_INFINITY })).toThrow(/"ttl"/);
     expect(() => new RedisStore({ client: fakeIo, timeout: '5' as never })).toThrow(/"timeout"/);
   });
+  it('refuses a ttl that is not a whole number of ms ≥ 1, naming the option and the value', () => {
+    for (const ttl of [1.5, 5_400_000.5, 0, -1, Number.NaN, 2 ** 53]) {
+      expect(() => new RedisStore({ client: fakeIo, ttl })).toThrow(RangeError);
+      expect(() => new RedisStore({ client: fakeIo, ttl })).toThrow(`option "ttl" must be a whole number of ms ≥ 1; got ${String(ttl)}`);
+    }
+    expect(() => new RedisStore({ client: fakeIo, ttl: '5' as never })).toThrow(TypeError);
+    expect(() => new RedisStore({ client: fakeIo, ttl: '5' as never })).toThrow(/option "ttl" .*; got string 5/);
+    expect(new RedisStore({ client: fakeIo, ttl: 1 })).toBeInstanceOf(RedisStore);
+  });
   it('hash-tags the whole key, so a breaker maps to one cluster slot', () => {
     expect(new RedisStore({ client: fakeIo }).key('quotes-api')).toBe('{breakwater:quotes-api}');
     expect(new RedisStore({ client: fakeIo, prefix: 'app' }).key('x')).toBe('{app:x}');
@@ -233,6 +242,27 @@ describe.skipIf(!available)('RedisStore on a real Redis', () => {
 });
 
 describe('RedisStore replies and listeners', () => {
+  /** A client that records the ttl argument of each compare-and-set and accepts it. */
+  const recording = () => {
+    const ttls: string[] = [];
+    const client = {
+      sendCommand: async (args: string[]) => {
+        ttls.push(args[9] as string);
+        return ['1', '1700000000', '0', '1700000000000001'];
+      },
+    };
+    return { client, ttls };
+  };
+
+  it('asks for no expiry when the write asks for ttl 0, else for at least its own ttl in whole ms', async () => {
+    const { client, ttls } = recording();
+    const store = new RedisStore({ client, ttl: 1_000 });
+    for (const ttl of [0, -0, 1, 999.5, 1_000.2, 86_400_000, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await store.compareAndSet('x', '', { ...write(), ttl });
+    }
+    expect(ttls).toEqual(['0', '0', '1000', '1000', '1001', '86400000', '1000', '1000', String(Number.MAX_SAFE_INTEGER)]);
+  });
+
   it('matches change messages to listeners by the key the server sees: an ioredis keyPrefix in front', async () => {
     let onMessage: ((channel: string, message: string) => void) | undefined;
     let subscribed = false;
