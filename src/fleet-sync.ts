@@ -417,7 +417,8 @@ export class FleetSync implements FleetLink {
     // A manual state holds until someone changes it: the record must not expire under it.
     if (c.state === 'forced-open' || c.state === 'disabled') return 0;
     const lease = this.#s.maxProbeWait;
-    if (c.state === 'open') return Math.ceil(c.openUntil - now + 2 * lease);
+    // At least 1: 0 would mean "no expiry" (a stale open state written late must still expire).
+    if (c.state === 'open') return Math.max(1, Math.ceil(c.openUntil - now + 2 * lease));
     return Math.ceil(2 * lease);
   }
 

@@ -272,3 +272,34 @@ describe('a store of your own with long versions', () => {
     expect(b.state).toBe('open');
   });
 });
+
+describe('manual states and key expiry', () => {
+  it('writes forced-open and disabled records with ttl 0 (kept without expiry), and others with an expiry', async () => {
+    const { sharedStore } = await import('../src/fleet/index.js');
+    const inner = new MemoryStore({ now: () => 0, subscribe: false });
+    const ttls: [string, number][] = [];
+    const store = sharedStore({
+      read: (name) => inner.read(name),
+      compareAndSet: (name, expected, next) => {
+        ttls.push([JSON.parse(next.circuit)[0] as string, next.ttl]);
+        return inner.compareAndSet(name, expected, next);
+      },
+    });
+    const b = new CircuitBreaker({ name: 'manual', store, failureThreshold: 1, clock: { now: () => 0 }, logger: quiet() });
+    await tick();
+    b.forceOpen();
+    await tick();
+    b.disable();
+    await tick();
+    b.close();
+    await tick();
+    await b.execute(fail).catch(() => {});
+    await b.flush();
+    expect(ttls.map(([state, ttl]) => `${state}:${ttl === 0 ? 'kept' : 'expires'}`)).toEqual([
+      'forced-open:kept',
+      'disabled:kept',
+      'closed:expires',
+      'open:expires',
+    ]);
+  });
+});
