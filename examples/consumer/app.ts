@@ -53,6 +53,9 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
     failureThreshold: config.failureThreshold,
     recoveryTimeout: config.recoveryTimeout,
     timeout: config.requestTimeout,
+    // The probe is settled by the timeout at the latest: callers turned away meanwhile are told to come back
+    // within that (Retry-After), not after the default minute.
+    maxProbeWait: config.requestTimeout + 1_000,
     isFailure: isUpstreamFailure,
     logger,
     ...(deps.clock === undefined ? {} : { clock: deps.clock }),
@@ -62,6 +65,8 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
   const js = asset('app.js');
 
   const app = new Hono();
+  /** Open live-panel streams: they never end on their own, so shutdown closes them (and only them). */
+  const streams = new Set<() => void>();
 
   app.get('/', async (c) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
@@ -93,10 +98,17 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
         stream.writeSSE({ event: 'state', id: String(++id), data: JSON.stringify(view) }).catch(() => stream.abort());
       const off = monitor.subscribe((view) => void send(view));
       let closed = false;
-      stream.onAbort(() => {
+      const end = () => {
         closed = true;
         off();
-      });
+        streams.delete(close);
+      };
+      const close = () => {
+        end();
+        void stream.close();
+      };
+      streams.add(close);
+      stream.onAbort(end);
       await send(monitor.view());
       // Keep-alive comments; also ends the handler once the client leaves.
       while (!closed) {
@@ -123,5 +135,9 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
 
   app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${c.req.path}` }, 404));
 
-  return { app, breaker, monitor, logger };
+  /** Ends every live-panel stream (at shutdown: the server can then finish the requests still running). */
+  const closeStreams = () => {
+    for (const close of [...streams]) close();
+  };
+  return { app, breaker, monitor, logger, closeStreams };
 }

@@ -47,10 +47,18 @@ function baseUrl(env: Env, problems: string[]): string {
   } catch {
     // reported below
   }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
-    problems.push(
-      `BASE_URL must be an http(s) URL without query or fragment, such as http://127.0.0.1:4000; got ${JSON.stringify(env.BASE_URL)}`,
-    );
+  if (
+    url === undefined ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    // Credentials in the URL: fetch refuses them, and the page, /api/state and the logs would show them.
+    const shown =
+      url === undefined || (url.username === '' && url.password === '') ? JSON.stringify(env.BASE_URL) : 'a URL with credentials';
+    problems.push(`BASE_URL must be an http(s) URL without credentials, query or fragment, such as http://127.0.0.1:4000; got ${shown}`);
     return raw;
   }
   return url.href.replace(/\/+$/, '');

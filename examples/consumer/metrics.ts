@@ -45,7 +45,11 @@ export function renderMetrics(breaker: CircuitBreaker, monitor: Monitor): string
   family('breakwater_consecutive_failures', 'gauge', 'Counted failures in a row (the circuit opens at the failure threshold).');
   out.push(`breakwater_consecutive_failures${labels(b)} ${m.window.failures}`);
 
-  family('breakwater_retry_after_seconds', 'gauge', 'Seconds until the open circuit lets a probe through (0 unless open).');
+  family(
+    'breakwater_retry_after_seconds',
+    'gauge',
+    'Seconds until a call may get through: until the probe while open, until the probe is decided while half-open, 0 when closed.',
+  );
   out.push(`breakwater_retry_after_seconds${labels(b)} ${Number.isFinite(m.retryAfter) ? m.retryAfter / 1000 : '+Inf'}`);
 
   family('breakwater_transitions_total', 'counter', 'State transitions since start.');

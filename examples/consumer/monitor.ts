@@ -34,7 +34,7 @@ export interface StateView {
   readonly state: CircuitState;
   /** ISO time the current state began. */
   readonly since: string;
-  /** Ms until a probe is allowed (0 unless open). */
+  /** Ms until a call may get through: until the probe while open; while a probe runs, until it is decided at the latest; 0 when closed. */
   readonly retryAfterMs: number;
   /** ISO time of the next probe while open, else null. */
   readonly nextProbeAt: string | null;

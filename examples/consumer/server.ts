@@ -17,7 +17,7 @@ try {
   process.exit(2);
 }
 
-const { app, logger, monitor } = createConsumer(config);
+const { app, logger, monitor, closeStreams } = createConsumer(config);
 const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {
   logger.info(
     {
@@ -36,10 +36,12 @@ const server = serve({ fetch: app.fetch, hostname: config.host, port: config.por
 const stop = (signal: string) => {
   logger.info({ event: 'consumer.stopping', breaker: 'quote-api', signal }, `Stopping on ${signal}`);
   monitor.close();
-  // Live-panel streams never end on their own: close them so the server can.
+  // Live-panel streams never end on their own: end them, and let the page loads still running finish
+  // (each takes at most REQUEST_TIMEOUT) before the server closes.
+  closeStreams();
   server.close(() => process.exit(0));
-  (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-  setTimeout(() => process.exit(0), 2_000).unref();
+  (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  setTimeout(() => process.exit(0), config.requestTimeout + 1_000).unref();
 };
 process.once('SIGINT', () => stop('SIGINT'));
 process.once('SIGTERM', () => stop('SIGTERM'));
