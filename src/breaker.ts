@@ -3,7 +3,7 @@ import { createOpenError, TimeoutError } from './errors.js';
 import { modeOf, resolveOptions, type Settings } from './options.js';
 import { Rejection, rejectSoon } from './reject-soon.js';
 import { type CircuitSnapshot, parseSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
-import type { BreakerStore, ControlOp, FleetLink } from './store.js';
+import type { BreakerStore, FleetLink } from './store.js';
 import { createTracker } from './trackers/create.js';
 import type { FailureTracker } from './trackers/tracker.js';
 import {
@@ -11,11 +11,10 @@ import {
   admitProbe,
   advance,
   type Circuit,
-  close,
-  disable,
   FAILURE,
-  forceOpen,
   initialCircuit,
+  type ManualOp,
+  manual,
   NEUTRAL,
   type Outcome,
   retryAfter,
@@ -36,6 +35,9 @@ const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', '
  * listener subscribed meanwhile, reports `duration: NaN` rather than a time measured from nothing.
  */
 const UNTIMED = Number.NaN;
+
+/** What a throwing `isFailure` or `isResultFailure` means for the outcome. */
+const FAILS = 'the outcome counts as a failure';
 
 /** The fast path's settle handlers, made once per circuit generation so that a call allocates none. */
 interface Settlers {
@@ -81,23 +83,7 @@ export class CircuitBreaker {
     const backoff = s.backoff;
     if (typeof backoff === 'function') {
       // The rules call it when the circuit opens (in a timer callback, perhaps): a throw must not escape.
-      s = {
-        ...s,
-        backoff: (attempt, base) => {
-          try {
-            return backoff(attempt, base);
-          } catch (error) {
-            this.#log(
-              'error',
-              'breaker.predicateError',
-              `breakwater${this.#tag}: backoff threw; the recovery timeout applies`,
-              { option: 'backoff', error },
-              true,
-            );
-            return base;
-          }
-        },
-      };
+      s = { ...s, backoff: (attempt, base) => this.#guard('backoff', backoff, attempt, base, base, 'the recovery timeout applies') };
     }
     this.#s = s;
     this.#tracker = createTracker(s);
@@ -171,27 +157,23 @@ export class CircuitBreaker {
 
   /** Holds the circuit open (every call rejected) until `close()` or `reset()`. With a store: fleet-wide. */
   forceOpen(): void {
-    this.#apply(forceOpen(this.#refresh(), this.#s.clock.now()));
-    this.#control('forceOpen');
+    this.#manual('forceOpen');
   }
 
   /** Lets every call through without judging it (still counted in metrics) until `close()` or `reset()`. With a store: fleet-wide. */
   disable(): void {
-    this.#apply(disable(this.#refresh(), this.#s.clock.now()));
-    this.#control('disable');
+    this.#manual('disable');
   }
 
   /** Closes the circuit now and forgets the recorded failures; also releases `forceOpen()` and `disable()`. With a store: fleet-wide. */
   close(): void {
-    this.#apply(close(this.#refresh(), this.#tracker, this.#s.clock.now(), 'closed-manually'));
-    this.#control('close');
+    this.#manual('close');
   }
 
   /** Like `close()`, and also zeroes the metrics counters. */
   reset(): void {
-    this.#apply(close(this.#refresh(), this.#tracker, this.#s.clock.now(), 'reset'));
     this.#successes = this.#failures = this.#neutral = this.#rejected = this.#timeouts = this.#slow = 0;
-    this.#control('reset');
+    this.#manual('reset');
   }
 
   /**
@@ -410,7 +392,7 @@ export class CircuitBreaker {
 
   #settleValue(value: unknown, start: number, probe: boolean, generation: number): void {
     const s = this.#s;
-    if (s.isResultFailure !== undefined && this.#judge(s.isResultFailure, value, 'isResultFailure') === true) {
+    if (s.isResultFailure !== undefined && this.#guard('isResultFailure', s.isResultFailure, value, undefined, true, FAILS) === true) {
       this.#settleFailure(value, true, start, probe, generation);
       return;
     }
@@ -425,7 +407,7 @@ export class CircuitBreaker {
 
   #settleError(error: unknown, start: number, probe: boolean, generation: number): void {
     const isFailure = this.#s.isFailure;
-    if (isFailure === undefined || this.#judge(isFailure, error, 'isFailure') !== false) {
+    if (isFailure === undefined || this.#guard('isFailure', isFailure, error, undefined, true, FAILS) !== false) {
       this.#settleFailure(error, false, start, probe, generation);
     } else {
       this.#settleNeutral(error, start, probe, generation);
@@ -438,7 +420,12 @@ export class CircuitBreaker {
     const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
     this.#failures++;
     if (slow) this.#slow++;
-    const hint = s.retryAfterHint === undefined ? undefined : this.#hint(s.retryAfterHint, error);
+    // A hint that throws or is not a number gives none: the recovery delay applies.
+    const raw =
+      s.retryAfterHint === undefined
+        ? undefined
+        : this.#guard('retryAfterHint', s.retryAfterHint, error, undefined, undefined, 'the recovery delay applies');
+    const hint = typeof raw === 'number' ? raw : undefined;
     this.#record(FAILURE, slow, probe, generation, this.#timed ? end : s.clock, hint);
     if (this.#events?.has('failure')) {
       this.#events.emit('failure', { name: s.name, duration: end - start, slow, error, fromResult });
@@ -474,39 +461,17 @@ export class CircuitBreaker {
     this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, time, this.#s, hint));
   }
 
-  /** Runs the `retryAfterHint` option; one that throws or answers a non-number gives no hint. */
-  #hint(read: (failure: unknown) => number | undefined, failure: unknown): number | undefined {
-    try {
-      const hint = read(failure);
-      return typeof hint === 'number' ? hint : undefined;
-    } catch (error) {
-      this.#log(
-        'error',
-        'breaker.predicateError',
-        `breakwater${this.#tag}: retryAfterHint threw; the recovery delay applies`,
-        { option: 'retryAfterHint', error },
-        true,
-      );
-      return undefined;
-    }
-  }
-
   /**
-   * Runs a user predicate; one that throws counts the outcome as a failure (answers `true`) and is reported.
-   * The callers read the answer: `isFailure` spares only `false`, `isResultFailure` fails only on `true`.
+   * Runs one of the user's callbacks (a predicate, `retryAfterHint`, a `backoff` function). One that throws is
+   * reported, never thrown: the step goes on with `onThrow`, which `consequence` names. Arguments, not a
+   * closure: predicates run on every call.
    */
-  #judge(predicate: (value: unknown) => boolean, value: unknown, option: string): unknown {
+  #guard<A, B, R>(option: string, callback: (a: A, b: B) => R, a: A, b: B, onThrow: R, consequence: string): R {
     try {
-      return predicate(value);
+      return callback(a, b);
     } catch (error) {
-      this.#log(
-        'error',
-        'breaker.predicateError',
-        `breakwater${this.#tag}: ${option} threw; the outcome counts as a failure`,
-        { option, error },
-        true,
-      );
-      return true;
+      this.#log('error', 'breaker.predicateError', `breakwater${this.#tag}: ${option} threw; ${consequence}`, { option, error }, true);
+      return onThrow;
     }
   }
 
@@ -609,7 +574,9 @@ export class CircuitBreaker {
     return this.#dispatch(fn, options, ticket.admit === 'probe', ticket.generation);
   }
 
-  #control(op: ControlOp): void {
+  /** A manual control: applied here at once, and handed to the store (fleet-wide) when there is one. */
+  #manual(op: ManualOp): void {
+    this.#apply(manual(this.#refresh(), op, this.#tracker, this.#s.clock.now()));
     if (this.#fleet !== undefined) this.#fleet.control(op);
   }
 

@@ -1,3 +1,18 @@
+/**
+ * Calls a user's function; what it throws, or the promise it returns rejects with, goes to `report`
+ * (with `context`), never to the caller. No closure unless it rejects: listeners run on every call.
+ */
+export function callReported<A, C>(fn: (arg: A) => unknown, arg: A, report: (error: unknown, context: C) => void, context: C): void {
+  try {
+    const result = fn(arg) as { then?: unknown } | undefined;
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, (error: unknown) => report(error, context));
+    }
+  } catch (error) {
+    report(error, context);
+  }
+}
+
 /** A minimal typed event emitter. A listener that throws, or returns a promise that rejects, is reported, never propagated. */
 export class Emitter<Events> {
   readonly #listeners: { [K in keyof Events]?: Array<(event: Events[K]) => unknown> } = {};
@@ -35,15 +50,6 @@ export class Emitter<Events> {
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {
     const list = this.#listeners[event];
     if (list === undefined) return;
-    for (const listener of list) {
-      try {
-        const result = listener(payload) as { then?: unknown } | undefined;
-        if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
-          (result as PromiseLike<unknown>).then(undefined, (error: unknown) => this.#report(error, event));
-        }
-      } catch (error) {
-        this.#report(error, event);
-      }
-    }
+    for (const listener of list) callReported(listener, payload, this.#report, event);
   }
 }

@@ -19,11 +19,11 @@ import {
   admitProbe,
   advanceAll,
   type Circuit,
-  close,
   disable,
   FAILURE,
   forceOpen,
   initialCircuit,
+  manual,
   NEUTRAL,
   type Outcome,
   SUCCESS,
@@ -260,10 +260,9 @@ export class FleetSync implements FleetLink {
       if (this.#controls === token) this.#pendingControl = undefined;
     };
     this.#mutate((base, now) => {
-      const c = advanceAll(base, now, this.#s);
-      if (op === 'forceOpen') return { next: forceOpen(c, now), tracker: false, result: undefined };
-      if (op === 'disable') return { next: disable(c, now), tracker: false, result: undefined };
-      return { next: close(c, this.#scratch, now, op === 'close' ? 'closed-manually' : 'reset'), tracker: true, result: undefined };
+      const next = manual(advanceAll(base, now, this.#s), op, this.#scratch, now);
+      // close and reset forget the counts: the shared tracker is written too.
+      return { next, tracker: op === 'close' || op === 'reset', result: undefined };
     }, op).then(settled, (error: unknown) => {
       settled();
       if (error instanceof ContentionError) {
@@ -486,13 +485,10 @@ export class FleetSync implements FleetLink {
     const host = this.#host;
     host.tracker.reset();
     if (tracker !== undefined) host.tracker.restore(tracker, local, (t) => t - this.#offset);
-    let next = advanceAll(this.#toLocal(shared), local, this.#s);
+    const next = advanceAll(this.#toLocal(shared), local, this.#s);
     // A manual control made here and not yet written wins over any record that arrives before it lands.
     const op = this.#pendingControl;
-    if (op === 'forceOpen') next = forceOpen(next, local);
-    else if (op === 'disable') next = disable(next, local);
-    else if (op !== undefined) next = close(next, host.tracker, local, op === 'close' ? 'closed-manually' : 'reset');
-    host.adopt(next, rec.writer === this.#id ? 'local' : 'remote');
+    host.adopt(op === undefined ? next : manual(next, op, host.tracker, local), rec.writer === this.#id ? 'local' : 'remote');
   }
 
   /** The shared circuit with its times moved from the store's clock to the local one. */

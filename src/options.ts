@@ -209,6 +209,14 @@ function checkStore(o: Record<string, unknown>): BreakerStore | undefined {
       );
 }
 
+/** The options of rate mode; `failureThreshold` is consecutive mode's. */
+export const RATE_OPTIONS = ['failureRateThreshold', 'slowCallRateThreshold', 'window', 'minimumCalls'] as const;
+
+/** Whether options given choose rate mode (any rate option set). */
+export function choosesRate(o: CircuitBreakerOptions | Record<string, unknown>): boolean {
+  return RATE_OPTIONS.some((key) => (o as Record<string, unknown>)[key] !== undefined);
+}
+
 /** Which rule opens the circuit: consecutive failures, or a rate over a window (derived, not stored: idle memory). */
 export function modeOf(s: Settings): 'consecutive' | 'rate' {
   return s.failureRateThreshold === undefined && s.slowCallRateThreshold === undefined ? 'consecutive' : 'rate';
@@ -232,7 +240,7 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
   const o = options as Record<string, unknown>;
   const has = (key: string) => o[key] !== undefined;
 
-  const rate = has('failureRateThreshold') || has('slowCallRateThreshold') || has('window') || has('minimumCalls');
+  const rate = choosesRate(o);
   if (rate && has('failureThreshold')) {
     throw new TypeError(
       'breakwater: "failureThreshold" (consecutive failures) cannot be combined with rate options (failureRateThreshold, slowCallRateThreshold, window, minimumCalls): choose one mode',

@@ -1,6 +1,6 @@
 import { CircuitBreaker } from './breaker.js';
-import { Emitter } from './emitter.js';
-import { checkNumber, fail, refuseUnknown, resolveOptions } from './options.js';
+import { callReported, Emitter } from './emitter.js';
+import { checkNumber, choosesRate, fail, RATE_OPTIONS, refuseUnknown, resolveOptions } from './options.js';
 import type { BreakerMetrics, CircuitBreakerOptions } from './types.js';
 
 /** Options of a `BreakerRegistry`. */
@@ -38,22 +38,9 @@ export interface RegistryEvents {
 }
 
 const REGISTRY_OPTIONS: readonly string[] = ['defaults', 'optionsFor', 'maxSize'];
-/** The options of rate mode; `failureThreshold` is consecutive mode's. */
-const RATE_OPTIONS = ['failureRateThreshold', 'slowCallRateThreshold', 'window', 'minimumCalls'] as const;
-
-const chosen = (o: CircuitBreakerOptions, keys: readonly (keyof CircuitBreakerOptions)[]) => keys.some((k) => o[k] !== undefined);
-
-/** Runs a watcher's detach; what it throws or rejects with is reported, never thrown (the others must still run). */
+/** Runs a watcher's detach (if it returned one); what it throws or rejects with is reported, and the others still run. */
 function runDetach(detach: unknown): void {
-  if (typeof detach !== 'function') return;
-  try {
-    const result = detach() as { then?: unknown } | undefined;
-    if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
-      (result as PromiseLike<unknown>).then(undefined, reportDetach);
-    }
-  } catch (error) {
-    reportDetach(error);
-  }
+  if (typeof detach === 'function') callReported(detach as () => unknown, undefined, reportDetach, undefined);
 }
 
 function reportDetach(error: unknown): void {
@@ -226,16 +213,10 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
     const own = this.#optionsFor?.(key);
     const name = own?.name ?? (defaults.name === undefined ? key : `${defaults.name}:${key}`);
     // A key's own mode replaces the defaults' mode instead of clashing with it.
-    if (own !== undefined && chosen(own, RATE_OPTIONS) && defaults.failureThreshold !== undefined) {
+    if (own !== undefined && choosesRate(own) && defaults.failureThreshold !== undefined) {
       defaults = { ...defaults, failureThreshold: undefined };
-    } else if (own?.failureThreshold !== undefined && chosen(defaults, RATE_OPTIONS)) {
-      defaults = {
-        ...defaults,
-        failureRateThreshold: undefined,
-        slowCallRateThreshold: undefined,
-        window: undefined,
-        minimumCalls: undefined,
-      };
+    } else if (own?.failureThreshold !== undefined && choosesRate(defaults)) {
+      defaults = { ...defaults, ...Object.fromEntries(RATE_OPTIONS.map((option) => [option, undefined])) };
     }
     return new CircuitBreaker({ ...defaults, ...own, name });
   }

@@ -9,7 +9,7 @@
  */
 import type { Settings } from './options.js';
 import type { FailureTracker } from './trackers/tracker.js';
-import type { Admission, Circuit, Outcome } from './transitions.js';
+import type { Admission, Circuit, ManualOp, Outcome } from './transitions.js';
 import type { BreakerEvents } from './types.js';
 
 /** A breaker's shared record as the store holds it, read together with the store's clock. */
@@ -112,7 +112,7 @@ export interface ProbeTicket {
 }
 
 /** Manual controls, which act on the shared circuit too. */
-export type ControlOp = 'forceOpen' | 'disable' | 'close' | 'reset';
+export type ControlOp = ManualOp;
 
 /** What a breaker holds of the fleet engine its store started (`join`). */
 export interface FleetLink {

@@ -235,6 +235,16 @@ export function close(c: Circuit, tracker: FailureTracker, now: number, reason: 
   return c.state === 'closed' ? c : enter(c, 'closed', now, reason);
 }
 
+/** The manual controls, by name (what a breaker's methods do, and what the fleet shares). */
+export type ManualOp = 'forceOpen' | 'disable' | 'close' | 'reset';
+
+/** Applies a manual control: `close` and `reset` also forget the tracker's counts. */
+export function manual(c: Circuit, op: ManualOp, tracker: FailureTracker, now: number): Circuit {
+  if (op === 'forceOpen') return forceOpen(c, now);
+  if (op === 'disable') return disable(c, now);
+  return close(c, tracker, now, op === 'close' ? 'closed-manually' : 'reset');
+}
+
 function open(c: Circuit, at: number, rules: Rules, reason: TransitionReason, hint?: number): Circuit {
   const opens = c.state === 'half-open' ? c.opens + 1 : 1;
   const next = enter(c, 'open', at, reason);

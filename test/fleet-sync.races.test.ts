@@ -2,7 +2,7 @@
 // the store's future, manual controls racing with writes, dispose() during a write, very long versions.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeCircuit } from '../src/fleet-codec.js';
-import { CircuitBreaker, CircuitOpenError, type StateChangeEvent } from '../src/index.js';
+import { CircuitBreaker, CircuitOpenError } from '../src/index.js';
 import { initialCircuit } from '../src/transitions.js';
 import { MemoryStore } from './helpers/memory-store.js';
 

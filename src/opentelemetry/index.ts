@@ -15,6 +15,7 @@
  */
 import { type Attributes, type Meter, metrics, type ObservableResult, trace } from '@opentelemetry/api';
 import type { BreakerRegistry, CircuitBreaker, CircuitState } from 'breakwater';
+import { checkBuckets, DEFAULT_BUCKETS, isKnownDuration, OUTCOMES, TIMED_OUTCOMES } from '../exporters/shared.js';
 
 /** Options of `instrumentOpenTelemetry`. */
 export interface OpenTelemetryOptions {
@@ -38,11 +39,8 @@ export interface OpenTelemetryOptions {
 }
 
 /** Default bucket boundaries of the call-duration histogram, in seconds (prom-client's default buckets). */
-const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'forced-open', 'disabled'];
-const OUTCOMES = ['success', 'failure', 'neutral', 'timeout', 'rejected'] as const;
-const TIMED_OUTCOMES = ['success', 'failure', 'neutral', 'timeout'] as const;
 
 /** Attribute names used on metrics and span events. */
 export const ATTRIBUTES = {
@@ -165,7 +163,7 @@ export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry
     const timed = (outcome: (typeof TIMED_OUTCOMES)[number]) => (event: { duration: number }) => {
       calls.add(1, attributes[outcome]);
       // A call the breaker could not time has no duration to record (NaN); it is still counted.
-      if (Number.isFinite(event.duration) && event.duration >= 0) duration.record(event.duration / 1000, attributes[outcome]);
+      if (isKnownDuration(event.duration)) duration.record(event.duration / 1000, attributes[outcome]);
     };
     const offs = [
       ...TIMED_OUTCOMES.map((outcome) => breaker.on(outcome, timed(outcome))),
@@ -218,23 +216,4 @@ export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry
     // The callback stays for one more collection when a dropped breaker's state must still read 0.
     if (retired.size === 0) state.removeCallback(observe);
   };
-}
-
-/** `buckets` as the SDK needs them: finite numbers in strictly increasing order. */
-function checkBuckets(value: unknown): number[] | undefined {
-  if (value === undefined) return undefined;
-  const bad = (Kind: TypeErrorConstructor | RangeErrorConstructor, expected: string): never => {
-    const got = Array.isArray(value)
-      ? `[${value.map(String).join(', ')}]`
-      : typeof value === 'string'
-        ? JSON.stringify(value)
-        : String(value);
-    throw new Kind(`breakwater: option "buckets" must be ${expected}; got ${got.slice(0, 80)}`);
-  };
-  if (!Array.isArray(value) || !value.every((b) => typeof b === 'number')) return bad(TypeError, 'an array of numbers');
-  const numbers = value as number[];
-  if (!numbers.every((b, i) => Number.isFinite(b) && (i === 0 || b > (numbers[i - 1] as number)))) {
-    return bad(RangeError, 'an array of finite numbers in strictly increasing order');
-  }
-  return [...numbers];
 }

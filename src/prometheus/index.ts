@@ -13,6 +13,7 @@
  */
 import type { BreakerRegistry, CircuitBreaker, CircuitState } from 'breakwater';
 import { Counter, register as defaultRegister, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
+import { checkBuckets, isKnownDuration, OUTCOMES, TIMED_OUTCOMES } from '../exporters/shared.js';
 
 /** Options of `createPrometheusMetrics` and `instrumentPrometheus`. */
 export interface PrometheusOptions {
@@ -48,8 +49,6 @@ export interface PrometheusMetrics {
 }
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'forced-open', 'disabled'];
-const OUTCOMES = ['success', 'failure', 'neutral', 'timeout', 'rejected'] as const;
-const TIMED_OUTCOMES = ['success', 'failure', 'neutral', 'timeout'] as const;
 
 type Labels = 'breaker' | 'outcome';
 
@@ -108,25 +107,6 @@ export function createPrometheusMetrics(options?: PrometheusOptions): Prometheus
  */
 export function instrumentPrometheus(target: CircuitBreaker | BreakerRegistry, options?: PrometheusOptions): () => void {
   return createPrometheusMetrics(options).track(target);
-}
-
-/** `buckets` as prom-client needs them: finite numbers in strictly increasing order (an empty array leaves only `+Inf`). */
-function checkBuckets(value: unknown): number[] | undefined {
-  if (value === undefined) return undefined;
-  const bad = (Kind: TypeErrorConstructor | RangeErrorConstructor, expected: string): never => {
-    const got = Array.isArray(value)
-      ? `[${value.map(String).join(', ')}]`
-      : typeof value === 'string'
-        ? JSON.stringify(value)
-        : String(value);
-    throw new Kind(`breakwater: option "buckets" must be ${expected}; got ${got.slice(0, 80)}`);
-  };
-  if (!Array.isArray(value) || !value.every((b) => typeof b === 'number')) return bad(TypeError, 'an array of numbers');
-  const numbers = value as number[];
-  if (!numbers.every((b, i) => Number.isFinite(b) && (i === 0 || b > (numbers[i - 1] as number)))) {
-    return bad(RangeError, 'an array of finite numbers in strictly increasing order');
-  }
-  return [...numbers];
 }
 
 function build(register: Registry, prefix: string, buckets: number[] | undefined): Created {
@@ -194,7 +174,7 @@ function build(register: Registry, prefix: string, buckets: number[] | undefined
       return (event: { duration: number }) => {
         counters[outcome].inc();
         // A call the breaker could not time has no duration to observe (NaN); it is still counted.
-        if (!Number.isFinite(event.duration) || event.duration < 0) return;
+        if (!isKnownDuration(event.duration)) return;
         histogram ??= duration.labels(labels[outcome]);
         histogram.observe(event.duration / 1000);
       };
