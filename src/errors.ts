@@ -50,7 +50,27 @@ export class TimeoutError extends Error {
   }
 }
 
-type Writable<T> = { -readonly [K in keyof T]: T[K] };
+/** The fields of a cheap rejection, set by `OpenRejection` below. */
+interface OpenRejection {
+  message: string;
+  retryAfter: number;
+  breaker: string | undefined;
+}
+
+/**
+ * A plain constructor sharing `CircuitOpenError.prototype`: `new` on it gives objects of one shape with
+ * their fields laid out in advance, cheaper than `Object.create` followed by three property additions.
+ */
+const OpenRejection = function (this: OpenRejection, message: string, retryAfter: number, breaker: string | undefined) {
+  this.message = message;
+  this.retryAfter = retryAfter;
+  this.breaker = breaker;
+} as unknown as new (
+  message: string,
+  retryAfter: number,
+  breaker: string | undefined,
+) => CircuitOpenError;
+OpenRejection.prototype = CircuitOpenError.prototype;
 
 /**
  * Builds the breaker's rejection cheaply: an object on `CircuitOpenError.prototype` with the
@@ -60,9 +80,5 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
  * `util.types.isNativeError` is false.
  */
 export function createOpenError(message: string, retryAfter: number, breaker: string | undefined): CircuitOpenError {
-  const error = Object.create(CircuitOpenError.prototype) as Writable<CircuitOpenError>;
-  error.message = message;
-  error.retryAfter = retryAfter;
-  error.breaker = breaker;
-  return error;
+  return new OpenRejection(message, retryAfter, breaker);
 }
