@@ -27,7 +27,10 @@ export abstract class SharedStore implements BreakerStore {
   /** Writes `next` only if the record's version is still `expected` and the store's clock is not behind `next.at`. */
   abstract compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult>;
 
-  /** Starts the fleet engine for one breaker (the breaker calls it; you do not). */
+  /**
+   * Starts the fleet engine for one breaker (the breaker calls it; you do not).
+   * @internal
+   */
   join(settings: Settings, host: FleetHost): FleetLink {
     return new FleetSync(settings, this, host);
   }

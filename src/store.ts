@@ -86,7 +86,10 @@ export interface BreakerStore extends StoreOperations {
   join(settings: Settings, host: FleetHost): FleetLink;
 }
 
-/** What the fleet engine may see and do in its breaker. */
+/**
+ * What the fleet engine may see and do in its breaker (the argument of `join`: internals, not a public API).
+ * @internal
+ */
 export interface FleetHost {
   /** The local circuit, as it is (no time-driven refresh). */
   circuit(): Circuit;
@@ -105,16 +108,25 @@ export interface FleetHost {
   log(level: 'info' | 'warn' | 'error', event: string, message: string, fields: Record<string, unknown>, echo?: boolean): void;
 }
 
-/** What the store decided for a call that found the circuit half-open; `undefined` when the store failed. */
+/**
+ * What the store decided for a call that found the circuit half-open; `undefined` when the store failed.
+ * @internal
+ */
 export interface ProbeTicket {
   readonly admit: Admission;
   readonly generation: number;
 }
 
-/** Manual controls, which act on the shared circuit too. */
+/**
+ * Manual controls, which act on the shared circuit too.
+ * @internal
+ */
 export type ControlOp = ManualOp;
 
-/** What a breaker holds of the fleet engine its store started (`join`). */
+/**
+ * What a breaker holds of the fleet engine its store started (`join`).
+ * @internal
+ */
 export interface FleetLink {
   /** Whether the store is answering (otherwise the breaker runs on its fallback). */
   readonly active: boolean;

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -109,5 +110,62 @@ describe('code in the README and docs/', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+});
+
+/** A heading's anchor as the repository's markdown renderer makes it: lower case, punctuation dropped, spaces to hyphens. */
+function anchorsOf(file: string): Set<string> {
+  const anchors = new Set<string>();
+  let fenced = false;
+  for (const line of readFileSync(join(root, file), 'utf8').split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const heading = fenced ? null : /^#{1,6} (.*)$/.exec(line);
+    if (heading)
+      anchors.add(
+        (heading[1] as string)
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N} _-]/gu, '')
+          .replace(/ /g, '-'),
+      );
+  }
+  return anchors;
+}
+
+describe('links in the README and docs/', () => {
+  it('every link to a heading reaches one', () => {
+    const broken: string[] = [];
+    let checked = 0;
+    for (const file of files) {
+      for (const [, target] of readFileSync(join(root, file), 'utf8').matchAll(/\]\(([^)\s]*#[^)\s]+)\)/g)) {
+        const [path, anchor] = (target as string).split('#') as [string, string];
+        if (/^https?:/.test(path)) continue;
+        checked++;
+        const dest = path === '' ? file : normalize(join(dirname(file), path));
+        if (!existsSync(join(root, dest)) || !anchorsOf(dest).has(anchor)) broken.push(`${file}: ${target}`);
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+    expect(broken).toEqual([]);
+  });
+
+  it('every relative link to a file reaches one', () => {
+    const broken: string[] = [];
+    for (const file of files) {
+      for (const [, target] of readFileSync(join(root, file), 'utf8').matchAll(/\]\(([^)#\s]+)(?:#[^)\s]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target as string)) continue;
+        if (!existsSync(join(root, dirname(file), target as string))) broken.push(`${file}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
+
+describe('the API reference', () => {
+  it('covers every entry point the package exports', () => {
+    const json = (file: string) => JSON.parse(readFileSync(join(root, file), 'utf8'));
+    const entries = Object.keys(json('package.json').exports)
+      .filter((key) => key !== './package.json')
+      .map((key) => (key === '.' ? 'src/index.ts' : `src/${key.slice(2)}/index.ts`));
+    expect([...json('typedoc.json').entryPoints].sort()).toEqual(entries.sort());
   });
 });

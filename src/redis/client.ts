@@ -6,11 +6,13 @@
 
 /** The shape of an ioredis client that we use. */
 export interface IoRedisLike {
+  /** Sends one command with its arguments; resolves with the reply. */
   call(command: string, ...args: string[]): Promise<unknown>;
 }
 
 /** The shape of a node-redis client that we use. */
 export interface NodeRedisLike {
+  /** Sends one command (`[name, ...args]`); resolves with the reply. */
   sendCommand(args: string[]): Promise<unknown>;
 }
 
@@ -19,12 +21,15 @@ export type RedisClientLike = IoRedisLike | NodeRedisLike;
 
 /** An ioredis connection used for subscriptions. */
 export interface IoRedisSubscriberLike {
+  /** Subscribes to channels; messages arrive as `'message'` events. */
   subscribe(...channels: string[]): Promise<unknown>;
+  /** Listens for the messages of subscribed channels. */
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
 }
 
 /** A node-redis connection used for subscriptions. */
 export interface NodeRedisSubscriberLike {
+  /** Subscribes to a channel; `listener` receives its messages. */
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
 }
 

@@ -173,6 +173,10 @@ export class RedisStore extends SharedStore {
     return String(asked > this.#ttl ? Math.min(asked, MAX_TTL) : this.#ttl);
   }
 
+  /**
+   * Calls `listener` with every record written for `name` by any instance (through the `subscriber`
+   * connection). Returns the unsubscribe function. Absent when the store has no `subscriber`.
+   */
   subscribe(name: string, listener: (record: SharedRecord) => void): () => void {
     const key = this.#keyPrefix + this.key(name);
     let set = this.#listeners.get(key);
