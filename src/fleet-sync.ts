@@ -82,6 +82,20 @@ function unref(timer: ReturnType<typeof setTimeout>): void {
   (timer as { unref?: () => void }).unref?.();
 }
 
+/**
+ * A probe slot of the shared trial this instance may hold without having released it: its outcome went to
+ * the local circuit during a store fault (`sure`), or its request got no answer and may have landed anyway.
+ */
+interface Orphan {
+  readonly generation: number;
+  readonly sure: boolean;
+  /** The probe's outcome as a batch code, once known (neutral until then: frees the slot, decides nothing). */
+  code: number;
+  hint: number;
+  /** Local time after which the trial has ended anyway (its probe lease is over). */
+  readonly until: number;
+}
+
 interface Step<T> {
   readonly next: Circuit;
   /** Whether the tracker may have changed (it is serialised and written then). */
@@ -137,6 +151,12 @@ export class FleetSync implements FleetLink {
   #controls = 0;
   #unsubscribe: (() => void) | undefined;
   #retryAt = 0;
+  /** Probe slots the store granted this instance, not yet settled, for the generation of the trial. */
+  #granted = 0;
+  #grantedGeneration = -1;
+  #orphans: Orphan[] = [];
+  /** During a fault with orphaned slots only: when to read the store back (unref'd, one at a time). */
+  #recoveryTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @throws {TypeError | RangeError} when a fleet option is invalid (the breaker's constructor calls this). */
   constructor(s: Settings, store: StoreOperations, host: FleetHost, observer?: (commit: Commit) => void) {
@@ -175,6 +195,8 @@ export class FleetSync implements FleetLink {
    */
   leave(): Promise<void> {
     if (this.#leaving === undefined) {
+      if (this.#recoveryTimer !== undefined) clearTimeout(this.#recoveryTimer);
+      this.#recoveryTimer = undefined;
       const unsubscribe = this.#unsubscribe;
       this.#unsubscribe = undefined;
       if (typeof unsubscribe === 'function') unsubscribe();
@@ -196,11 +218,21 @@ export class FleetSync implements FleetLink {
    * is unreachable: the breaker then applies it to its local circuit itself.
    */
   record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, hint?: number): boolean {
-    if (this.#left) return false;
+    const code = outcome | (slow ? SLOW_BIT : 0) | (probe ? PROBE_BIT : 0);
+    const granted = probe && this.#takeGrant(generation);
+    if (this.#left) {
+      // A probe the store granted before the breaker left still frees its slot fleet-wide (and settles here too).
+      if (granted) this.#queue([code, generation, hint ?? NO_HINT]);
+      return false;
+    }
     if (this.#fault) {
+      if (granted) this.#orphan(generation, true, code, hint);
+      else if (probe) this.#claimOrphan(generation, code, hint);
       this.#tryRecover();
       return false;
     }
+    // Admitted on the local circuit during a fault: no slot of the shared trial is its to free.
+    if (probe && !granted) return true;
     if (!probe) {
       // A neutral closed-state call changes nothing; neither does a success while no failure is counted.
       if (outcome === NEUTRAL || (outcome === SUCCESS && this.#quiet())) {
@@ -208,7 +240,7 @@ export class FleetSync implements FleetLink {
         return true;
       }
     }
-    this.#batch.push(outcome | (slow ? SLOW_BIT : 0) | (probe ? PROBE_BIT : 0), generation, hint ?? NO_HINT);
+    this.#batch.push(code, generation, hint ?? NO_HINT);
     // Failures and probe outcomes go at once: they may open or close the circuit for everyone.
     if (probe || outcome === FAILURE || this.#batch.length >= MAX_BATCH * ITEM) {
       this.#due = true;
@@ -233,18 +265,28 @@ export class FleetSync implements FleetLink {
       return { admit: 'reject', generation: this.#host.circuit().generation };
     }
     this.#admitting++;
+    // The trial a slot was asked in: if the store never answers, the write may still land.
+    let asked: number | undefined;
     try {
-      return await this.#mutate<ProbeTicket>((base, now) => {
+      const ticket = await this.#mutate<ProbeTicket>((base, now) => {
         const c = advanceAll(base, now, this.#s);
         const admit = admission(c, this.#s);
         if (admit !== 'probe') return { next: c, tracker: false, result: { admit, generation: c.generation } };
         const next = admitProbe(c, now, this.#s);
+        asked = next.generation;
         return { next, tracker: false, result: { admit, generation: next.generation } };
       }, 'probe');
+      if (ticket.admit === 'probe') {
+        if (this.#grantedGeneration !== ticket.generation) this.#granted = 0;
+        this.#grantedGeneration = ticket.generation;
+        this.#granted++;
+      }
+      return ticket;
     } catch (error) {
       // Too many instances wrote at once: this caller is rejected fast, like any caller that loses the slot.
       if (error instanceof ContentionError) return { admit: 'reject', generation: this.#host.circuit().generation };
       this.#failed(error);
+      if (asked !== undefined) this.#orphan(asked, false, NEUTRAL | PROBE_BIT, undefined);
       return undefined;
     } finally {
       this.#admitting--;
@@ -371,7 +413,7 @@ export class FleetSync implements FleetLink {
       // Never behind the last write's time, unless that time is ahead of the store's clock (a clock that
       // stepped back, or a record written by hand): the store refuses writes from its future.
       const now = Math.max(fresh ? rec.now : this.#s.clock.now() + this.#offset, Math.min(rec.at, rec.now));
-      const base = decodeCircuit(rec.circuit) ?? initialCircuit(now);
+      const base = decodeCircuit(rec.circuit) ?? this.#fresh(now);
       this.#scratch.reset();
       const snapshot = decodeTracker(rec.tracker);
       if (snapshot !== undefined) this.#scratch.restore(snapshot, now, identity);
@@ -477,7 +519,7 @@ export class FleetSync implements FleetLink {
       );
     }
     const local = this.#s.clock.now();
-    const shared = decodeCircuit(rec.circuit) ?? initialCircuit(local + this.#offset);
+    const shared = decodeCircuit(rec.circuit) ?? this.#fresh(local + this.#offset);
     this.#shared = shared;
     const tracker = decodeTracker(rec.tracker);
     this.#sharedFailures =
@@ -559,10 +601,12 @@ export class FleetSync implements FleetLink {
     this.#batch = [];
     const host = this.#host;
     const policy = this.#policy;
-    if (policy === 'local') {
-      for (let i = 0; i < items.length; i += ITEM) {
-        const code = items[i] as number;
-        const hint = items[i + 2] as number;
+    for (let i = 0; i < items.length; i += ITEM) {
+      const code = items[i] as number;
+      const hint = items[i + 2] as number;
+      // A granted probe's outcome that did not reach the store: its slot is released once the store is back.
+      if ((code & PROBE_BIT) !== 0) this.#orphan(items[i + 1] as number, true, code, hint);
+      if (policy === 'local') {
         host.settleLocally((code & 3) as Outcome, (code & SLOW_BIT) !== 0, (code & PROBE_BIT) !== 0, items[i + 1] as number, hint);
       }
     }
@@ -595,10 +639,91 @@ export class FleetSync implements FleetLink {
         const downtime = this.#s.clock.now() - this.#faultSince;
         this.#host.emit('storeRecovered', { name: this.#s.name, downtime });
         this.#host.log('info', 'breaker.storeRecovered', 'the store answers again; shared state read back', { downtime });
+        this.#releaseOrphans();
       },
       () => {
         this.#reading = undefined;
+        this.#armRecovery();
       },
     );
+  }
+
+  // ── probe slots ──────────────────────────────────────────────────────────
+
+  /** Whether a probe of `generation` held a slot the store granted (and takes it). */
+  #takeGrant(generation: number): boolean {
+    if (this.#granted === 0 || this.#grantedGeneration !== generation) return false;
+    this.#granted--;
+    return true;
+  }
+
+  /** Remembers a slot of the shared trial this instance may hold; during a fault, reads the store back on time. */
+  #orphan(generation: number, sure: boolean, code: number, hint: number | undefined): void {
+    const until = this.#s.clock.now() + this.#s.maxProbeWait;
+    this.#orphans.push({ generation, sure, code, hint: hint ?? NO_HINT, until });
+    this.#armRecovery();
+  }
+
+  /** A probe admitted locally while its slot request went unanswered: its outcome settles that slot. */
+  #claimOrphan(generation: number, code: number, hint: number | undefined): boolean {
+    const orphan = this.#orphans.find((o) => !o.sure && o.generation === generation && (o.code & 3) === NEUTRAL);
+    if (orphan === undefined) return false;
+    orphan.code = code;
+    orphan.hint = hint ?? NO_HINT;
+    return true;
+  }
+
+  /**
+   * The store is back: writes the outcomes of orphaned slots whose trial may still be on (the rules ignore the
+   * others). A sure one always; one whose request went unanswered only if the record just read shows this
+   * instance as its last writer (the request landed and nobody wrote since), else it never landed or another
+   * write decided the trial, and `maxProbeWait` bounds what is left.
+   */
+  #releaseOrphans(): void {
+    const now = this.#s.clock.now();
+    const live = this.#orphans.filter((o) => o.until > now);
+    this.#orphans = [];
+    if (this.#fault || this.#left) return;
+    const mine = this.#rec?.writer === this.#id;
+    const items: number[] = [];
+    for (const o of live) if (o.sure || mine) items.push(o.code | PROBE_BIT, o.generation, o.hint);
+    if (items.length > 0) this.#queue(items);
+  }
+
+  /** Writes outcomes now, ahead of the batch. */
+  #queue(items: number[]): void {
+    this.#batch = items.concat(this.#batch);
+    this.#due = true;
+    this.#startFlush();
+  }
+
+  /** A fault with orphaned slots: one unref'd timer to read the store back when a retry is allowed. */
+  #armRecovery(): void {
+    if (!this.#fault || this.#recoveryTimer !== undefined) return;
+    const now = this.#s.clock.now();
+    this.#orphans = this.#orphans.filter((o) => o.until > now);
+    if (this.#orphans.length === 0) return;
+    this.#recoveryTimer = setTimeout(
+      () => {
+        this.#recoveryTimer = undefined;
+        if (!this.#fault || this.#left) return;
+        // Timers and the breaker's clock may disagree by a fraction of a millisecond: early means wait again.
+        if (this.#reading === undefined && this.#s.clock.now() < this.#retryAt) this.#armRecovery();
+        else this.#tryRecover();
+      },
+      Math.max(0, this.#retryAt - now),
+    );
+    unref(this.#recoveryTimer);
+  }
+
+  /**
+   * The circuit a missing record (never written, expired or deleted) stands for: closed, and in the generation
+   * of the local closed circuit, so that calls admitted before the record went missing still count.
+   */
+  #fresh(now: number): Circuit {
+    const local = this.#host.circuit();
+    const generation = local.state === 'closed' ? local.generation : local.generation + 1;
+    const c = initialCircuit(now);
+    return generation === c.generation ? c : { ...c, generation };
   }
 }

@@ -198,7 +198,8 @@ export function settle(
 ): Circuit {
   if (generation !== c.generation) return c;
   if (probe) {
-    if (c.state !== 'half-open') return c;
+    // No slot held, no trial to decide (in fleet mode, a slot released once already).
+    if (c.state !== 'half-open' || c.probes === 0) return c;
     const now = read(time);
     if (outcome === FAILURE) return open(c, now, rules, 'probe-failed', hint);
     const probes = c.probes - 1;

@@ -6,6 +6,7 @@ import {
   type RedisSubscriberLike,
   type Send,
   type Subscribe,
+  type Subscription,
   subscriptionsOf,
 } from './client.js';
 import { COMPARE_AND_SET, READ, type Script } from './scripts.js';
@@ -89,8 +90,9 @@ export class RedisStore extends SharedStore {
   /** The client's own key prefix (ioredis `keyPrefix`), which the server's keys and the messages carry. */
   readonly #keyPrefix: string;
   /** Listeners by key as the server sees it; the channel is subscribed once, on the first listener. */
-  readonly #listeners = new Map<string, Set<(record: SharedRecord) => void>>();
-  #subscribed: Promise<unknown> | undefined;
+  readonly #listeners = new Map<string, { readonly name: string; readonly set: Set<(record: SharedRecord) => void> }>();
+  /** The channel subscription, while some breaker listens. */
+  #subscription: Subscription | undefined;
 
   /** @throws {TypeError | RangeError} for a missing or unknown client or an invalid option. */
   constructor(options: RedisStoreOptions) {
@@ -179,27 +181,58 @@ export class RedisStore extends SharedStore {
    */
   subscribe(name: string, listener: (record: SharedRecord) => void): () => void {
     const key = this.#keyPrefix + this.key(name);
-    let set = this.#listeners.get(key);
-    if (set === undefined) {
-      set = new Set();
-      this.#listeners.set(key, set);
+    let entry = this.#listeners.get(key);
+    if (entry === undefined) {
+      entry = { name, set: new Set() };
+      this.#listeners.set(key, entry);
     }
+    const set = entry.set;
     set.add(listener);
     this.#listen();
     return () => {
       set.delete(listener);
-      if (set.size === 0) this.#listeners.delete(key);
+      if (set.size > 0 || this.#listeners.get(key)?.set !== set) return;
+      this.#listeners.delete(key);
+      // The last breaker left: the connection stops holding this store (and its listener).
+      if (this.#listeners.size === 0 && this.#subscription !== undefined) {
+        this.#subscription.stop();
+        this.#subscription = undefined;
+      }
     };
   }
 
   /** Subscribes the channel once; a failed subscription is tried again by the next breaker that subscribes. */
   #listen(): void {
-    const subscribe = this.#subscribe as Subscribe;
-    this.#subscribed ??= Promise.resolve()
-      .then(() => subscribe(this.#channel, (message) => this.#onMessage(message)))
-      .then(undefined, () => {
-        this.#subscribed = undefined;
-      });
+    if (this.#subscription !== undefined) return;
+    let subscription: Subscription;
+    try {
+      subscription = (this.#subscribe as Subscribe)(
+        this.#channel,
+        (message) => this.#onMessage(message),
+        () => this.#reread(),
+      );
+    } catch {
+      return;
+    }
+    this.#subscription = subscription;
+    Promise.resolve(subscription.ready).then(undefined, () => {
+      subscription.stop();
+      if (this.#subscription === subscription) this.#subscription = undefined;
+    });
+  }
+
+  /** The subscriber connection is back: changes written meanwhile were never sent to it, so read each record. */
+  #reread(): void {
+    for (const { name, set } of this.#listeners.values()) {
+      this.read(name).then(
+        (record) => {
+          for (const listener of set) listener(record);
+        },
+        () => {
+          // The breakers' own re-reads and writes report a store that does not answer.
+        },
+      );
+    }
   }
 
   /** `version, seconds, micros, at, settings, circuit, tracker, writer, key`: the key last, as it may hold anything. */
@@ -212,7 +245,7 @@ export class RedisStore extends SharedStore {
       parts.push(message.slice(from, end));
       from = end + 1;
     }
-    const listeners = this.#listeners.get(message.slice(from));
+    const listeners = this.#listeners.get(message.slice(from))?.set;
     if (listeners === undefined) return;
     const [version, seconds, micros, at, settings, circuit, tracker, writer] = parts as [
       string,

@@ -268,8 +268,8 @@ describe('RedisStore replies and listeners', () => {
     let subscribed = false;
     const subscriber = {
       call: async () => null,
-      on: (_event: 'message', listener: (channel: string, message: string) => void) => {
-        onMessage = listener;
+      on: (event: 'message', listener: (channel: string, message: string) => void) => {
+        if (event === 'message') onMessage = listener;
       },
       subscribe: async () => {
         subscribed = true;
@@ -308,5 +308,69 @@ describe('RedisStore replies and listeners', () => {
     offA?.();
     handlers[0]?.(`5\n1\n0\n0\ns\nc\nt\nw\n${store.key('n')}`, 'breakwater:changes');
     expect(seen).toEqual(['b']);
+  });
+
+  it('node-redis shape: re-reads on a reconnection (not the first connection), and lets go of the connection when the last breaker leaves', async () => {
+    const ready = new Set<() => void>();
+    const unsubscribed: string[] = [];
+    let reads = 0;
+    const subscriber = {
+      isReady: false,
+      sendCommand: async () => null,
+      subscribe: async () => 1,
+      unsubscribe: async (channel: string) => {
+        unsubscribed.push(channel);
+        throw new Error('connection closed'); // tidying up a closed connection fails quietly
+      },
+      on: (event: string, listener: () => void) => {
+        if (event === 'ready') ready.add(listener);
+      },
+      removeListener: (event: string, listener: () => void) => {
+        if (event === 'ready') ready.delete(listener);
+      },
+    };
+    const client = {
+      sendCommand: async () => {
+        reads++;
+        return [1700000000, 0, 7, 'c', 't', 's', 0, 'w'];
+      },
+    };
+    const store = new RedisStore({ client, subscriber });
+    const heard: string[] = [];
+    const off = store.subscribe?.('n', (r) => heard.push(r.version));
+    const fire = () => {
+      for (const listener of [...ready]) listener();
+    };
+    fire(); // the first connection: nothing was missed
+    await until(() => true);
+    expect(reads).toBe(0);
+    fire(); // a reconnection: the record is read again and handed to the breaker
+    await until(() => heard.length === 1);
+    expect(heard).toEqual(['7']);
+    off?.();
+    expect(ready.size).toBe(0);
+    expect(unsubscribed).toEqual(['breakwater:changes']);
+  });
+
+  it("ioredis shape: a resubscription that fails after a reconnection is left to the breakers' own re-reads", async () => {
+    const listeners = new Map<string, (...args: never[]) => void>();
+    let subscribes = 0;
+    const subscriber = {
+      status: 'ready',
+      call: async () => null,
+      on: (event: string, listener: (...args: never[]) => void) => {
+        listeners.set(event, listener);
+      },
+      subscribe: async () => {
+        subscribes++;
+        if (subscribes > 1) throw new Error('connection lost again');
+        return 1;
+      },
+    };
+    const store = new RedisStore({ client: { call: async () => null }, subscriber });
+    store.subscribe?.('n', () => {});
+    (listeners.get('ready') as () => void)();
+    await until(() => subscribes === 2);
+    expect(subscribes).toBe(2);
   });
 });
