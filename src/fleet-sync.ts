@@ -588,6 +588,11 @@ export class FleetSync implements FleetLink {
 
   /** The store failed: fall back once, report once, and hand waiting outcomes to the local circuit. */
   #failed(error: unknown): void {
+    if (this.#left) {
+      // A probe's outcome written after leaving did not land: nothing is reported, `maxProbeWait` ends the trial.
+      this.#batch = [];
+      return;
+    }
     const now = this.#s.clock.now();
     this.#retryAt = now + Math.max(this.#syncInterval, 1_000);
     const already = this.#fault;

@@ -163,3 +163,38 @@ describe('probe slots of the shared trial', () => {
     expect(shared(store)[0]).toBe('open');
   });
 });
+
+describe('after dispose()', () => {
+  it('a probe outcome that cannot be written reports nothing and leaves no timer', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => 1e12 + clock.t });
+    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const a = new CircuitBreaker({
+      name: 'api',
+      store,
+      failureThreshold: 1,
+      recoveryTimeout: 1_000,
+      clock: { now: () => clock.t },
+      logger,
+    });
+    const storeErrors: unknown[] = [];
+    a.on('storeError', (e) => storeErrors.push(e));
+    await vi.advanceTimersByTimeAsync(0);
+    await a.execute(fail).catch(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    clock.t += 1_000;
+    let answer: ((v: string) => void) | undefined;
+    const probe = a.execute(() => new Promise<string>((r) => (answer = r)));
+    await vi.advanceTimersByTimeAsync(0);
+    await a.dispose();
+    store.fail = new Error('ECONNRESET');
+    answer?.('ok');
+    await expect(probe).resolves.toBe('ok');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(storeErrors).toEqual([]);
+    expect(logger.error).not.toHaveBeenCalled();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(a.state).toBe('closed');
+  });
+});
