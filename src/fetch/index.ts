@@ -29,7 +29,10 @@ export interface BreakerFetchOptions {
   readonly maxRetryAfter?: number;
   /** The breaker key of a request (default: its URL's origin). */
   readonly keyOf?: (url: URL) => string;
-  /** The `fetch` to call (default: the global `fetch`, looked up on every call, so test interceptors apply). */
+  /**
+   * The `fetch` to call (default: the global `fetch`, looked up on every call, so test interceptors apply). It
+   * receives the `Request` built from the caller's input and init, and an init with the signal when one is in play.
+   */
   readonly fetch?: typeof fetch;
 }
 
@@ -113,9 +116,10 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
 
 /**
  * Creates a `fetch` that runs each request through its origin's breaker. Network errors, timeouts
- * (the breaker's `timeout` option) and failing responses (5xx and 429 by default) count as failures;
- * responses are returned unchanged, failing ones included. While an origin's circuit is open its
- * requests reject with `CircuitOpenError` without reaching the network. A `Retry-After` header on a
+ * (the breaker's `timeout` option, up to the response headers) and failing responses (5xx and 429 by
+ * default) count as failures; responses are returned unchanged, failing ones included. A request fetch
+ * refuses to send rejects without counting. While an origin's circuit is open its requests reject with
+ * `CircuitOpenError` without reaching the network (a redirect counts on the origin first called). A `Retry-After` header on a
  * 429 or 503 that opens the circuit sets how long it stays open (capped by `maxRetryAfter`).
  * The caller's `AbortSignal` (in `init` or on a `Request`) is passed through; aborting is neutral.
  *
@@ -154,23 +158,43 @@ export function createBreakerFetch(options?: BreakerFetchOptions): BreakerFetch 
 
   const breakerFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     let breaker: ReturnType<BreakerRegistry['get']>;
+    let request: Request;
     try {
       breaker = registry.get(keyOf(toURL(input)));
+      // Built before the breaker sees the call: what fetch refuses to send (a GET with a body, a body already
+      // used, credentials in the URL) is the caller's bug, not the origin's, and must not count against it.
+      request = new Request(input, init);
     } catch (error) {
       return Promise.reject(error);
     }
     const doFetch = o.fetch ?? globalThis.fetch;
-    const signal = init?.signal ?? (typeof Request !== 'undefined' && input instanceof Request ? input.signal : undefined);
-    if (signal === undefined || signal === null) {
-      return breaker.execute(({ signal: callSignal }) =>
-        callSignal === undefined ? doFetch(input, init) : doFetch(input, { ...init, signal: callSignal }),
-      );
-    }
+    // `init.signal` wins over the Request's own, `null` included (as in fetch).
+    const signal =
+      init !== undefined && init !== null && 'signal' in init
+        ? (init.signal ?? undefined)
+        : typeof Request !== 'undefined' && input instanceof Request
+          ? input.signal
+          : undefined;
+    const send = (callSignal: AbortSignal | undefined): Promise<Response> => {
+      const both = signal === undefined ? callSignal : bothSignals(signal, callSignal);
+      return both === undefined ? doFetch(request) : doFetch(request, withSignal(request, both));
+    };
+    if (signal === undefined) return breaker.execute(({ signal: callSignal }) => send(callSignal));
     // The breaker's signal ends with the call (at the response's headers); the caller's must still cancel
     // the body after that, as it would with plain fetch.
-    return breaker.execute(({ signal: callSignal }) => doFetch(input, { ...init, signal: bothSignals(signal, callSignal) }), { signal });
+    return breaker.execute(({ signal: callSignal }) => send(callSignal), { signal });
   };
   return Object.assign(breakerFetch, { registry });
+}
+
+/**
+ * The init that gives a built request a signal. Any init resets a request's referrer to the default, so one
+ * that was set (a forwarded request's, say) is given again.
+ */
+function withSignal(request: Request, signal: AbortSignal): RequestInit {
+  const referrer = request.referrer;
+  const referrerPolicy = request.referrerPolicy;
+  return referrer === 'about:client' && referrerPolicy === '' ? { signal } : { signal, referrer, referrerPolicy };
 }
 
 function toURL(input: RequestInfo | URL): URL {

@@ -131,10 +131,11 @@ describe('breakwater/fetch', () => {
     expect(breaker.metrics().neutral).toBe(2);
   });
 
-  it('passes the signal to a given fetch, with the init, and uses a custom key and failure rule', async () => {
+  it('hands a given fetch the request built from input and init, the signal when one is in play, and uses a custom key and failure rule', async () => {
     const seen: Array<{ url: string; signal: AbortSignal | null | undefined; method: string | undefined }> = [];
     const fake: typeof globalThis.fetch = async (input, init) => {
-      seen.push({ url: String(input), signal: init?.signal, method: init?.method });
+      const request = input as Request;
+      seen.push({ url: request.url, signal: init?.signal, method: request.method });
       return new Response('teapot', { status: 418 });
     };
     const fetch = createBreakerFetch({

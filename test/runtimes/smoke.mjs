@@ -69,6 +69,13 @@ export async function smoke() {
   const refused = await rejection(fetch('https://upstream.example/y'));
   check(refused instanceof CircuitOpenError && refused.retryAfter === 30_000, 'Retry-After sets the open time');
   check(fetch.registry.get('https://upstream.example') instanceof CircuitBreaker, 'one copy of the core classes');
+  // With a timeout, the given fetch gets the built request and the call's signal.
+  const fetchWithTimeout = createBreakerFetch({
+    breaker: { timeout: 5_000 },
+    fetch: async (request, init) => new Response(`${request.method} ${request.url} ${init.signal.aborted}`),
+  });
+  const echoed = await (await fetchWithTimeout('https://upstream.example/z', { method: 'POST', body: 'x' })).text();
+  check(echoed === 'POST https://upstream.example/z false', `fetch with a timeout passes the request and a signal (${echoed})`);
   passed.push('fetch');
   return passed;
 }
