@@ -82,13 +82,24 @@ function unref(timer: ReturnType<typeof setTimeout>): void {
   (timer as { unref?: () => void }).unref?.();
 }
 
+/** A compare-and-set this instance sent: the version it replaced, and the writer tag that marks it in the record. */
+interface Attempt {
+  readonly expected: string;
+  readonly writer: string;
+}
+
 /**
- * A probe slot of the shared trial this instance may hold without having released it: its outcome went to
- * the local circuit during a store fault (`sure`), or its request got no answer and may have landed anyway.
+ * A probe slot of the shared trial this instance may hold without having released it, and when to write its
+ * outcome once the store answers again: `always` (the outcome never left this instance), `if-landed` (a slot
+ * request that got no answer: it holds a slot only if it landed), `unless-landed` (an outcome whose write got no
+ * answer: written again only if it certainly did not land). Whether a write landed is read from the record:
+ * still at the version it expected (it did not), or last written by that very write (it did); anything else is
+ * unknown, and `maxProbeWait` bounds the trial.
  */
 interface Orphan {
   readonly generation: number;
-  readonly sure: boolean;
+  readonly rule: 'always' | 'if-landed' | 'unless-landed';
+  readonly attempt: Attempt | undefined;
   /** The probe's outcome as a batch code, once known (neutral until then: frees the slot, decides nothing). */
   code: number;
   hint: number;
@@ -121,8 +132,19 @@ export class FleetSync implements FleetLink {
   readonly #policy: StoreErrorPolicy;
   readonly #resyncInterval: number;
   readonly #warned = new Set<string>();
-  /** This instance's id in the records it writes. */
+  /** This instance's id: its records' writer is `id.n`, one `n` per write sent. */
   readonly #id = Math.random().toString(36).slice(2, 10);
+  #writes = 0;
+  /**
+   * Calls admitted under a local closed generation the shared record replaced with another closed one (a
+   * first read, a lost key): their outcomes count in the shared closed circuit, under its generation.
+   */
+  #aliasFrom = -1;
+  #aliasTo = -1;
+  /** The outcomes of the batch being written. */
+  #writing: number[] | undefined;
+  /** The circuit before a `fail-open`/`fail-closed` fallback replaced it (restored if the breaker leaves meanwhile). */
+  #beforeFallback: Circuit | undefined;
 
   /** The last shared record seen, and its circuit. */
   #rec: SharedRecord | undefined;
@@ -195,14 +217,16 @@ export class FleetSync implements FleetLink {
    */
   leave(): Promise<void> {
     if (this.#leaving === undefined) {
-      if (this.#recoveryTimer !== undefined) clearTimeout(this.#recoveryTimer);
-      this.#recoveryTimer = undefined;
       const unsubscribe = this.#unsubscribe;
       this.#unsubscribe = undefined;
       if (typeof unsubscribe === 'function') unsubscribe();
       // The answers to this last flush still reach the local circuit; after it, nothing does.
       this.#leaving = this.flush().then(() => {
         this.#left = true;
+        // Alone from now on: a fallback state (`fail-open`, `fail-closed`) would never be lifted.
+        const before = this.#beforeFallback;
+        this.#beforeFallback = undefined;
+        if (this.#fault && before !== undefined) this.#host.adopt(before, 'local');
       });
     }
     return this.#leaving;
@@ -218,15 +242,17 @@ export class FleetSync implements FleetLink {
    * is unreachable: the breaker then applies it to its local circuit itself.
    */
   record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, hint?: number): boolean {
+    if (!probe && generation === this.#aliasFrom) generation = this.#aliasTo;
     const code = outcome | (slow ? SLOW_BIT : 0) | (probe ? PROBE_BIT : 0);
     const granted = probe && this.#takeGrant(generation);
     if (this.#left) {
       // A probe the store granted before the breaker left still frees its slot fleet-wide (and settles here too).
-      if (granted) this.#queue([code, generation, hint ?? NO_HINT]);
+      if (granted && this.#fault) this.#orphan(generation, 'always', undefined, code, hint);
+      else if (granted) this.#queue([code, generation, hint ?? NO_HINT]);
       return false;
     }
     if (this.#fault) {
-      if (granted) this.#orphan(generation, true, code, hint);
+      if (granted) this.#orphan(generation, 'always', undefined, code, hint);
       else if (probe) this.#claimOrphan(generation, code, hint);
       this.#tryRecover();
       return false;
@@ -265,17 +291,24 @@ export class FleetSync implements FleetLink {
       return { admit: 'reject', generation: this.#host.circuit().generation };
     }
     this.#admitting++;
-    // The trial a slot was asked in: if the store never answers, the write may still land.
+    // The trial a slot was asked in, and the write asking: if the store never answers, it may still land.
     let asked: number | undefined;
+    let attempt: Attempt | undefined;
     try {
-      const ticket = await this.#mutate<ProbeTicket>((base, now) => {
-        const c = advanceAll(base, now, this.#s);
-        const admit = admission(c, this.#s);
-        if (admit !== 'probe') return { next: c, tracker: false, result: { admit, generation: c.generation } };
-        const next = admitProbe(c, now, this.#s);
-        asked = next.generation;
-        return { next, tracker: false, result: { admit, generation: next.generation } };
-      }, 'probe');
+      const ticket = await this.#mutate<ProbeTicket>(
+        (base, now) => {
+          const c = advanceAll(base, now, this.#s);
+          const admit = admission(c, this.#s);
+          if (admit !== 'probe') return { next: c, tracker: false, result: { admit, generation: c.generation } };
+          const next = admitProbe(c, now, this.#s);
+          asked = next.generation;
+          return { next, tracker: false, result: { admit, generation: next.generation } };
+        },
+        'probe',
+        (sent) => {
+          attempt = sent;
+        },
+      );
       if (ticket.admit === 'probe') {
         if (this.#grantedGeneration !== ticket.generation) this.#granted = 0;
         this.#grantedGeneration = ticket.generation;
@@ -286,7 +319,7 @@ export class FleetSync implements FleetLink {
       // Too many instances wrote at once: this caller is rejected fast, like any caller that loses the slot.
       if (error instanceof ContentionError) return { admit: 'reject', generation: this.#host.circuit().generation };
       this.#failed(error);
-      if (asked !== undefined) this.#orphan(asked, false, NEUTRAL | PROBE_BIT, undefined);
+      if (asked !== undefined && attempt !== undefined) this.#orphan(asked, 'if-landed', attempt, NEUTRAL | PROBE_BIT, undefined);
       return undefined;
     } finally {
       this.#admitting--;
@@ -368,21 +401,29 @@ export class FleetSync implements FleetLink {
         this.#due = false;
         const items = this.#batch;
         this.#batch = [];
+        this.#writing = items;
+        let attempt: Attempt | undefined;
         try {
-          await this.#mutate((base, now) => {
-            const start = advanceAll(base, now, this.#s);
-            let c = start;
-            // The tracker changes only while closed, or when a trial closes the circuit (which resets it).
-            let touched = false;
-            for (let i = 0; i < items.length; i += ITEM) {
-              const code = items[i] as number;
-              const probe = (code & PROBE_BIT) !== 0;
-              if (c.state === 'closed') touched = true;
-              const generation = items[i + 1] as number;
-              c = settle(c, this.#scratch, (code & 3) as Outcome, (code & SLOW_BIT) !== 0, probe, generation, now, this.#s, items[i + 2]);
-            }
-            return { next: c, tracker: touched || (c.state === 'closed' && c !== start), result: items };
-          }, 'outcomes');
+          await this.#mutate(
+            (base, now) => {
+              const start = advanceAll(base, now, this.#s);
+              let c = start;
+              // The tracker changes only while closed, or when a trial closes the circuit (which resets it).
+              let touched = false;
+              for (let i = 0; i < items.length; i += ITEM) {
+                const code = items[i] as number;
+                const probe = (code & PROBE_BIT) !== 0;
+                if (c.state === 'closed') touched = true;
+                const generation = items[i + 1] as number;
+                c = settle(c, this.#scratch, (code & 3) as Outcome, (code & SLOW_BIT) !== 0, probe, generation, now, this.#s, items[i + 2]);
+              }
+              return { next: c, tracker: touched || (c.state === 'closed' && c !== start), result: items };
+            },
+            'outcomes',
+            (sent) => {
+              attempt = sent;
+            },
+          );
         } catch (error) {
           // Keep the outcomes, oldest first: for the next flush, or for the local circuit.
           this.#batch = items.concat(this.#batch);
@@ -391,7 +432,9 @@ export class FleetSync implements FleetLink {
             this.#arm();
             return;
           }
-          this.#failed(error);
+          this.#failed(error, attempt === undefined ? undefined : { attempt, count: items.length });
+        } finally {
+          this.#writing = undefined;
         }
       }
     } finally {
@@ -405,7 +448,11 @@ export class FleetSync implements FleetLink {
    * Computes a step from the shared record and writes it if nobody wrote in between; on a
    * conflict the store returns the winner's record and the step is computed again from it.
    */
-  async #mutate<T>(compute: (base: Circuit, now: number) => Step<T>, kind: 'outcomes' | 'probe' | ControlOp): Promise<T> {
+  async #mutate<T>(
+    compute: (base: Circuit, now: number) => Step<T>,
+    kind: 'outcomes' | 'probe' | ControlOp,
+    onAttempt?: (attempt: Attempt) => void,
+  ): Promise<T> {
     // A record just read carries the store's clock exactly; a cached one needs the estimate.
     let fresh = this.#rec === undefined;
     let rec = this.#rec ?? (await this.#read());
@@ -425,8 +472,10 @@ export class FleetSync implements FleetLink {
       }
       if (attempt >= MAX_ATTEMPTS) throw new ContentionError();
       const circuit = encodeCircuit(step.next);
-      const write = { circuit, tracker, settings: this.#digest, writer: this.#id, at: now, ttl: this.#ttl(step.next, now) };
+      const writer = `${this.#id}.${++this.#writes}`;
+      const write = { circuit, tracker, settings: this.#digest, writer, at: now, ttl: this.#ttl(step.next, now) };
       const expected = rec.version;
+      onAttempt?.({ expected, writer });
       const result = await this.#guard(() => this.#store.compareAndSet(this.#name, expected, write));
       if (result.ok) {
         this.#contact(result.now);
@@ -530,7 +579,12 @@ export class FleetSync implements FleetLink {
     const next = advanceAll(this.#toLocal(shared), local, this.#s);
     // A manual control made here and not yet written wins over any record that arrives before it lands.
     const op = this.#pendingControl;
-    host.adopt(op === undefined ? next : manual(next, op, host.tracker, local), rec.writer === this.#id ? 'local' : 'remote');
+    const adopted = op === undefined ? next : manual(next, op, host.tracker, local);
+    const prev = host.circuit();
+    if (prev.state === 'closed' && adopted.state === 'closed' && prev.generation !== adopted.generation) {
+      this.#alias(prev.generation, adopted.generation);
+    }
+    host.adopt(adopted, this.#mine(rec.writer) ? 'local' : 'remote');
   }
 
   /** The shared circuit with its times moved from the store's clock to the local one. */
@@ -587,12 +641,7 @@ export class FleetSync implements FleetLink {
   }
 
   /** The store failed: fall back once, report once, and hand waiting outcomes to the local circuit. */
-  #failed(error: unknown): void {
-    if (this.#left) {
-      // A probe's outcome written after leaving did not land: nothing is reported, `maxProbeWait` ends the trial.
-      this.#batch = [];
-      return;
-    }
+  #failed(error: unknown, written?: { readonly attempt: Attempt; readonly count: number }): void {
     const now = this.#s.clock.now();
     this.#retryAt = now + Math.max(this.#syncInterval, 1_000);
     const already = this.#fault;
@@ -609,15 +658,23 @@ export class FleetSync implements FleetLink {
     for (let i = 0; i < items.length; i += ITEM) {
       const code = items[i] as number;
       const hint = items[i + 2] as number;
-      // A granted probe's outcome that did not reach the store: its slot is released once the store is back.
-      if ((code & PROBE_BIT) !== 0) this.#orphan(items[i + 1] as number, true, code, hint);
-      if (policy === 'local') {
+      // A granted probe's outcome that did not reach the store (or may have): its slot is released once the store
+      // is back. One of the write that got no answer is written again only if that write certainly did not land.
+      if ((code & PROBE_BIT) !== 0) {
+        const sent = written !== undefined && i < written.count;
+        this.#orphan(items[i + 1] as number, sent ? 'unless-landed' : 'always', written?.attempt, code, hint);
+      }
+      // After leaving, only probes' outcomes are written, and the breaker settled them itself.
+      if (policy === 'local' && !this.#left) {
         host.settleLocally((code & 3) as Outcome, (code & SLOW_BIT) !== 0, (code & PROBE_BIT) !== 0, items[i + 1] as number, hint);
       }
     }
-    if (already) return;
+    // A breaker that left reports nothing: it only still frees the probe slots it held.
+    if (already || this.#left) return;
     this.#faultSince = now;
-    if (policy !== 'local') {
+    // A breaker on its way out runs alone: no fallback state that nothing would lift.
+    if (policy !== 'local' && this.#leaving === undefined) {
+      this.#beforeFallback = host.circuit();
       host.adopt(policy === 'fail-open' ? disable(host.circuit(), now) : forceOpen(host.circuit(), now), 'local');
     }
     host.emit('storeError', { name: this.#s.name, error, fallback: policy });
@@ -639,6 +696,14 @@ export class FleetSync implements FleetLink {
       (rec) => {
         this.#reading = undefined;
         this.#fault = false;
+        this.#beforeFallback = undefined;
+        this.#clearRecoveryTimer();
+        if (this.#left) {
+          // Gone from the fleet, but still holding probe slots: free them, adopt nothing.
+          this.#rec = rec;
+          this.#releaseOrphans();
+          return;
+        }
         this.#rec = undefined; // adopt the shared record whatever version was known before
         this.#learn(rec);
         const downtime = this.#s.clock.now() - this.#faultSince;
@@ -663,15 +728,15 @@ export class FleetSync implements FleetLink {
   }
 
   /** Remembers a slot of the shared trial this instance may hold; during a fault, reads the store back on time. */
-  #orphan(generation: number, sure: boolean, code: number, hint: number | undefined): void {
+  #orphan(generation: number, rule: Orphan['rule'], attempt: Attempt | undefined, code: number, hint: number | undefined): void {
     const until = this.#s.clock.now() + this.#s.maxProbeWait;
-    this.#orphans.push({ generation, sure, code, hint: hint ?? NO_HINT, until });
+    this.#orphans.push({ generation, rule, attempt, code, hint: hint ?? NO_HINT, until });
     this.#armRecovery();
   }
 
   /** A probe admitted locally while its slot request went unanswered: its outcome settles that slot. */
   #claimOrphan(generation: number, code: number, hint: number | undefined): boolean {
-    const orphan = this.#orphans.find((o) => !o.sure && o.generation === generation && (o.code & 3) === NEUTRAL);
+    const orphan = this.#orphans.find((o) => o.rule === 'if-landed' && o.generation === generation && (o.code & 3) === NEUTRAL);
     if (orphan === undefined) return false;
     orphan.code = code;
     orphan.hint = hint ?? NO_HINT;
@@ -679,20 +744,49 @@ export class FleetSync implements FleetLink {
   }
 
   /**
-   * The store is back: writes the outcomes of orphaned slots whose trial may still be on (the rules ignore the
-   * others). A sure one always; one whose request went unanswered only if the record just read shows this
-   * instance as its last writer (the request landed and nobody wrote since), else it never landed or another
-   * write decided the trial, and `maxProbeWait` bounds what is left.
+   * The store is back (the record just read is `#rec`): writes the outcomes of orphaned slots whose trial may
+   * still be on, each as its rule says (the rules ignore those of a trial that ended).
    */
   #releaseOrphans(): void {
     const now = this.#s.clock.now();
     const live = this.#orphans.filter((o) => o.until > now);
     this.#orphans = [];
-    if (this.#fault || this.#left) return;
-    const mine = this.#rec?.writer === this.#id;
+    const rec = this.#rec;
+    if (this.#fault || rec === undefined) return;
     const items: number[] = [];
-    for (const o of live) if (o.sure || mine) items.push(o.code | PROBE_BIT, o.generation, o.hint);
+    for (const o of live) {
+      const landed = o.attempt !== undefined && rec.writer === o.attempt.writer;
+      const notLanded = o.attempt !== undefined && rec.version === o.attempt.expected;
+      if (o.rule === 'always' || (o.rule === 'if-landed' && landed) || (o.rule === 'unless-landed' && notLanded)) {
+        items.push(o.code | PROBE_BIT, o.generation, o.hint);
+      }
+    }
     if (items.length > 0) this.#queue(items);
+  }
+
+  /** Whether a record's writer tag is one of this instance's writes. */
+  #mine(writer: string): boolean {
+    return writer.length > this.#id.length && writer.startsWith(this.#id) && writer[this.#id.length] === '.';
+  }
+
+  /**
+   * The shared record replaced the local closed circuit with another closed one: outcomes of calls admitted
+   * under the old generation (waiting, being written, or still running) count under the new one.
+   */
+  #alias(from: number, to: number): void {
+    this.#aliasFrom = from;
+    this.#aliasTo = to;
+    for (const items of [this.#batch, this.#writing]) {
+      if (items === undefined) continue;
+      for (let i = 0; i < items.length; i += ITEM) {
+        if (((items[i] as number) & PROBE_BIT) === 0 && items[i + 1] === from) items[i + 1] = to;
+      }
+    }
+  }
+
+  #clearRecoveryTimer(): void {
+    if (this.#recoveryTimer !== undefined) clearTimeout(this.#recoveryTimer);
+    this.#recoveryTimer = undefined;
   }
 
   /** Writes outcomes now, ahead of the batch. */
@@ -711,7 +805,7 @@ export class FleetSync implements FleetLink {
     this.#recoveryTimer = setTimeout(
       () => {
         this.#recoveryTimer = undefined;
-        if (!this.#fault || this.#left) return;
+        if (!this.#fault) return;
         // Timers and the breaker's clock may disagree by a fraction of a millisecond: early means wait again.
         if (this.#reading === undefined && this.#s.clock.now() < this.#retryAt) this.#armRecovery();
         else this.#tryRecover();

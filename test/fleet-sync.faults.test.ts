@@ -165,7 +165,7 @@ describe('probe slots of the shared trial', () => {
 });
 
 describe('after dispose()', () => {
-  it('a probe outcome that cannot be written reports nothing and leaves no timer', async () => {
+  it('a probe outcome that cannot be written reports nothing, and is written once the store answers', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const clock = { t: 0 };
     const store = new MemoryStore({ now: () => 1e12 + clock.t });
@@ -175,11 +175,13 @@ describe('after dispose()', () => {
       store,
       failureThreshold: 1,
       recoveryTimeout: 1_000,
+      onStoreError: 'fail-closed',
       clock: { now: () => clock.t },
       logger,
     });
-    const storeErrors: unknown[] = [];
-    a.on('storeError', (e) => storeErrors.push(e));
+    const storeEvents: unknown[] = [];
+    a.on('storeError', (e) => storeEvents.push(e));
+    a.on('storeRecovered', (e) => storeEvents.push(e));
     await vi.advanceTimersByTimeAsync(0);
     await a.execute(fail).catch(() => {});
     await vi.advanceTimersByTimeAsync(0);
@@ -192,9 +194,16 @@ describe('after dispose()', () => {
     answer?.('ok');
     await expect(probe).resolves.toBe('ok');
     await vi.advanceTimersByTimeAsync(0);
-    expect(storeErrors).toEqual([]);
+    expect(a.state).toBe('closed'); // alone now: its own probe closed it, and no fallback state was applied
+    expect(JSON.parse(store.row('api')?.circuit ?? 'null')[0]).toBe('half-open');
+    store.fail = undefined;
+    for (let i = 0; i < 3 && JSON.parse(store.row('api')?.circuit ?? 'null')[0] !== 'closed'; i++) {
+      clock.t += 1_000;
+      await vi.advanceTimersByTimeAsync(1_000);
+    }
+    expect(JSON.parse(store.row('api')?.circuit ?? 'null')[0]).toBe('closed');
+    expect(storeEvents).toEqual([]);
     expect(logger.error).not.toHaveBeenCalled();
     expect(vi.getTimerCount()).toBe(0);
-    expect(a.state).toBe('closed');
   });
 });

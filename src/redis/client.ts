@@ -131,11 +131,15 @@ export function subscriptionsOf(client: unknown, option: string): Subscribe {
         client.subscribe(channel).then(onReconnect, () => {});
       };
       dispatch.reconnects.add(reconnect);
+      let stopped = false;
       return {
         ready: client.subscribe(channel),
         stop: () => {
+          // Once: a later subscription of the same channel may own the handler set by then.
+          if (stopped) return;
+          stopped = true;
           handlers.delete(onMessage);
-          if (handlers.size === 0) dispatch.channels.delete(channel);
+          if (handlers.size === 0 && dispatch.channels.get(channel) === handlers) dispatch.channels.delete(channel);
           dispatch.reconnects.delete(reconnect);
         },
       };
