@@ -417,7 +417,8 @@ export class FleetSync implements FleetLink {
                 const generation = items[i + 1] as number;
                 c = settle(c, this.#scratch, (code & 3) as Outcome, (code & SLOW_BIT) !== 0, probe, generation, now, this.#s, items[i + 2]);
               }
-              return { next: c, tracker: touched || (c.state === 'closed' && c !== start), result: items };
+              // A copy: the outcomes as computed (a record learnt while the write is under way may move their generation).
+              return { next: c, tracker: touched || (c.state === 'closed' && c !== start), result: items.slice() };
             },
             'outcomes',
             (sent) => {
@@ -456,6 +457,8 @@ export class FleetSync implements FleetLink {
     // A record just read carries the store's clock exactly; a cached one needs the estimate.
     let fresh = this.#rec === undefined;
     let rec = this.#rec ?? (await this.#read());
+    // Learnt before computing, as after a conflict: outcomes waiting under a replaced closed generation move to it.
+    if (fresh) this.#learn(rec);
     for (let attempt = 0; ; attempt++) {
       // Never behind the last write's time, unless that time is ahead of the store's clock (a clock that
       // stepped back, or a record written by hand): the store refuses writes from its future.
