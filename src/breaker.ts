@@ -214,7 +214,7 @@ export class CircuitBreaker {
       failureRate: consecutive ? (judged === 0 ? 0 : (this.#failures + this.#timeouts) / judged) : w.failureRate,
       slowCallRate: consecutive ? (judged === 0 ? 0 : this.#slow / judged) : w.slowCallRate,
       window: { calls: w.calls, failures: w.failures, slowCalls: w.slowCalls },
-      retryAfter: retryAfter(c, now),
+      retryAfter: retryAfter(c, now, this.#s),
     };
   }
 
@@ -373,7 +373,7 @@ export class CircuitBreaker {
   #reject<T>(c: Circuit, now: number, options: ExecuteOptions<T> | undefined): Promise<T> {
     const s = this.#s;
     if (this.#fleet !== undefined) this.#fleet.touch();
-    const error = createOpenError(`Circuit${this.#tag} is open`, retryAfter(c, now), s.name);
+    const error = createOpenError(`Circuit${this.#tag} is open`, retryAfter(c, now, s), s.name);
     this.#rejected++;
     if (this.#events?.has('rejected')) this.#events.emit('rejected', { name: s.name, error });
     if (s.logger !== undefined) {

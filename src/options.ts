@@ -14,6 +14,9 @@ type Range = readonly [min: number, max: number | undefined, kind: 0 | 1 | 2, fa
  * heap number (boxed again in every breaker's settings).
  */
 export const NO_MAX = undefined;
+/** The largest windows: a count window of this many calls, a time window of this many buckets. */
+export const MAX_WINDOW_SIZE = 1_000_000;
+export const MAX_WINDOW_BUCKETS = 1000;
 const POSITIVE: Range = [0, NO_MAX, 2];
 const RATE: Range = [0, 1, 2];
 /** Every number option, with its bounds and its default (if it has one). */
@@ -29,9 +32,9 @@ const NUMBERS: Readonly<Record<string, Range>> = {
   // Timers hold at most 2^31 − 1 ms; beyond that they fire at once.
   timeout: [0, 2_147_483_647, 2],
   maxProbeWait: POSITIVE,
-  'window.size': [1, 1_000_000, 1],
+  'window.size': [1, MAX_WINDOW_SIZE, 1],
   'window.duration': POSITIVE,
-  'window.buckets': [1, 1000, 1, 10],
+  'window.buckets': [1, MAX_WINDOW_BUCKETS, 1, 10],
   'backoff.multiplier': [1, NO_MAX, 0],
   'backoff.jitter': [0, 1, 0],
   maxSize: [1, NO_MAX, 1, 1000],

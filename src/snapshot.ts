@@ -1,4 +1,4 @@
-import { checkNumber, fail, NO_MAX } from './options.js';
+import { checkNumber, fail, MAX_WINDOW_BUCKETS, MAX_WINDOW_SIZE, NO_MAX } from './options.js';
 import type { TrackerSnapshot } from './trackers/tracker.js';
 import type { CircuitState, TransitionReason } from './transitions.js';
 
@@ -58,9 +58,15 @@ export function parseTracker(value: unknown): TrackerSnapshot {
   if (kind === 'count') {
     if (typeof t.outcomes !== 'string' || !/^[0-3]*$/.test(t.outcomes))
       bad(TypeError, '.tracker.outcomes', 'a string of digits 0–3', t.outcomes);
+    // No count window holds more (`window.size` ≤ 1,000,000): a longer one is not a snapshot of ours.
+    if (t.outcomes.length > MAX_WINDOW_SIZE)
+      bad(RangeError, '.tracker.outcomes', `at most ${MAX_WINDOW_SIZE} digits`, `${t.outcomes.length} digits`);
     return { kind, outcomes: t.outcomes };
   }
   if (!Array.isArray(t.buckets)) bad(TypeError, '.tracker.buckets', 'an array', t.buckets);
+  // No time window has more (`window.buckets` ≤ 1000); checked before reading any of them.
+  if (t.buckets.length > MAX_WINDOW_BUCKETS)
+    bad(RangeError, '.tracker.buckets', `at most ${MAX_WINDOW_BUCKETS} buckets`, `${t.buckets.length} buckets`);
   const buckets = t.buckets.map((b: unknown, i: number) => {
     const path = `.tracker.buckets[${i}]`;
     if (!Array.isArray(b) || b.length !== 4) bad(TypeError, path, 'an array [start, calls, failures, slow]', b);

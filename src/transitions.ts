@@ -164,15 +164,18 @@ export function admitProbe(c: Circuit, now: number, rules: Rules): Circuit {
   };
 }
 
-/** Milliseconds until the circuit lets a call through again (after `advance`). */
-export function retryAfter(c: Circuit, now: number): number {
+/**
+ * Milliseconds until the circuit lets a call through again (after `advance`): 0 while a call would pass or
+ * take a free probe slot; while every slot is taken, until the trial is decided at the latest.
+ */
+export function retryAfter(c: Circuit, now: number, rules: Rules): number {
   switch (c.state) {
     case 'open':
       return Math.max(0, c.openUntil - now);
     case 'forced-open':
       return Number.POSITIVE_INFINITY;
     case 'half-open':
-      return c.probeDeadline === 0 ? 0 : Math.max(0, c.probeDeadline - now);
+      return c.probes < rules.halfOpenProbes || c.probeDeadline === 0 ? 0 : Math.max(0, c.probeDeadline - now);
     default:
       return 0;
   }

@@ -24,17 +24,19 @@ describe('pure transitions', () => {
   it('retryAfter per state', () => {
     const tracker = new ConsecutiveTracker(1);
     const c0 = T.initialCircuit(0);
-    expect(T.retryAfter(c0, 0)).toBe(0);
+    expect(T.retryAfter(c0, 0, rules)).toBe(0);
     const open = T.settle(c0, tracker, T.FAILURE, false, false, 0, 10, rules);
-    expect(T.retryAfter(open, 30)).toBe(80);
-    expect(T.retryAfter(open, 300)).toBe(0);
+    expect(T.retryAfter(open, 30, rules)).toBe(80);
+    expect(T.retryAfter(open, 300, rules)).toBe(0);
     const half = T.advance(open, 110, rules);
     expect(half).toMatchObject({ state: 'half-open', since: 110 });
-    expect(T.retryAfter(half, 110)).toBe(0);
+    expect(T.retryAfter(half, 110, rules)).toBe(0);
     const probing = T.admitProbe(half, 120, rules);
     expect(T.admission(probing, rules)).toBe('reject');
-    expect(T.retryAfter(probing, 130)).toBe(40);
-    expect(T.retryAfter(T.forceOpen(c0, 0), 0)).toBe(Number.POSITIVE_INFINITY);
+    expect(T.retryAfter(probing, 130, rules)).toBe(40);
+    // A free slot lets the next call through at once, whatever the deadline of the probes in flight.
+    expect(T.retryAfter(probing, 130, { ...rules, halfOpenProbes: 2 })).toBe(0);
+    expect(T.retryAfter(T.forceOpen(c0, 0), 0, rules)).toBe(Number.POSITIVE_INFINITY);
     expect(T.admission(T.disable(c0, 0), rules)).toBe('pass');
     expect(T.admission(T.forceOpen(c0, 0), rules)).toBe('reject');
   });

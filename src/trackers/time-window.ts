@@ -116,8 +116,10 @@ export class TimeWindowTracker implements FailureTracker {
     const current = Math.floor(now / this.#width);
     this.#head = current;
     for (const [start, calls, failures, slow] of snapshot.buckets) {
-      const slice = Math.floor(fromWall(start) / this.#width);
-      if (slice > current || slice <= current - n) continue;
+      // The nearest slice: a start carried through the wall clock and back lands a hair off its boundary.
+      // One in this process's future (its wall clock a little behind the writer's) counts as the newest.
+      const slice = Math.min(current, Math.floor(fromWall(start) / this.#width + 0.5));
+      if (slice <= current - n) continue;
       const o = mod(slice, n) * STRIDE;
       this.#counts[o + SLICE] = slice;
       this.#add(o, calls, failures, slow);
