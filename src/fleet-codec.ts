@@ -45,6 +45,8 @@ export function decodeCircuit(text: string): Circuit | undefined {
   if (typeof state !== 'string' || !STATES.has(state) || typeof reason !== 'string' || !REASONS.has(reason)) return undefined;
   if (!isTime(since) || !isTime(openUntil) || !isTime(probeDeadline)) return undefined;
   if (!isCount(opens) || !isCount(probes) || !isCount(probeSuccesses) || !isCount(generation)) return undefined;
+  // Probes in flight always have a deadline (`admitProbe` sets it): without one, nothing would end the trial.
+  if (probes > 0 && probeDeadline === 0) return undefined;
   return {
     state: state as CircuitState,
     since,

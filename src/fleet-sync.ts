@@ -328,7 +328,11 @@ export class FleetSync implements FleetLink {
 
   /** Applies a manual control to the shared circuit (the breaker already applied it locally). */
   control(op: ControlOp): void {
+    // A control made during a fault is the state to keep, even if the breaker leaves before the store is back.
+    if (this.#fault) this.#beforeFallback = undefined;
     if (this.#fault || this.#left) return;
+    // `close()` and `reset()` forget the counts: outcomes settled before them and not yet written go too.
+    if (op === 'close' || op === 'reset') this.#forgetClosedOutcomes();
     const token = ++this.#controls;
     this.#pendingControl = op;
     const settled = () => {
@@ -470,6 +474,14 @@ export class FleetSync implements FleetLink {
       const step = compute(base, now);
       const tracker = step.tracker ? JSON.stringify(this.#scratch.toJSON(now, identity)) : rec.tracker;
       if (step.next === base && tracker === rec.tracker) {
+        // Nothing to write, so no compare-and-set to tell of others' changes: a cached record older than the
+        // re-read interval is read again first (an instance without a subscriber would never hear of them).
+        if (!fresh && this.#s.clock.now() - this.#lastContact >= this.#resyncInterval) {
+          rec = await this.#read();
+          fresh = true;
+          this.#learn(rec);
+          continue;
+        }
         this.#notify(kind, step.result, { version: rec.version, written: false, now, next: base });
         return step.result;
       }
@@ -765,6 +777,20 @@ export class FleetSync implements FleetLink {
       }
     }
     if (items.length > 0) this.#queue(items);
+  }
+
+  /** Drops the closed-state outcomes waiting to be written (and neutralises those being written). */
+  #forgetClosedOutcomes(): void {
+    const kept: number[] = [];
+    for (let i = 0; i < this.#batch.length; i += ITEM) {
+      if (((this.#batch[i] as number) & PROBE_BIT) !== 0) kept.push(...this.#batch.slice(i, i + ITEM));
+    }
+    this.#batch = kept;
+    const writing = this.#writing;
+    if (writing === undefined) return;
+    for (let i = 0; i < writing.length; i += ITEM) {
+      if (((writing[i] as number) & PROBE_BIT) === 0) writing[i] = NEUTRAL;
+    }
   }
 
   /** Whether a record's writer tag is one of this instance's writes. */

@@ -13,7 +13,8 @@ export interface Script {
 
 /**
  * `whole(x)`: `x` if it is a positive decimal integer without leading zeros, of 18 digits at most (so
- * Redis reads it as an integer, HINCRBY can add one and PEXPIRE cannot overflow), else `''`.
+ * Redis reads it as an integer and PEXPIRE cannot overflow), else `''`. `version(x)`: the same up to 19
+ * digits below 2^63 − 1, so that HINCRBY can always add one (an 18-digit version may become 19 digits).
  *
  * A stored version is such a number. A record whose `v` is anything else (absent, or written by another
  * app or by hand) reads as absent, and the next write replaces the whole hash.
@@ -21,6 +22,10 @@ export interface Script {
 const WHOLE = `local function whole(x)
   if x and #x <= 18 and string.match(x, '^[1-9]%d*$') then return x end
   return ''
+end
+local function version(x)
+  if x and #x == 19 and string.match(x, '^[1-9]%d*$') and x < '9223372036854775807' then return x end
+  return whole(x)
 end
 `;
 
@@ -31,10 +36,10 @@ end
 export const READ: Script = {
   lua: `${WHOLE}local t = redis.call('TIME')
 local h = redis.call('HMGET', KEYS[1], 'v', 'c', 't', 's', 'w', 'i')
-if whole(h[1]) == '' then return {t[1], t[2], '', '', '', '', '', ''} end
+if version(h[1]) == '' then return {t[1], t[2], '', '', '', '', '', ''} end
 return {t[1], t[2], h[1], h[2] or '', h[3] or '', h[4] or '', h[5] or '', h[6] or ''}
 `,
-  sha: 'c745b09cce79567eafbba941cd621b93801ef0c6',
+  sha: '8128ac02ed9aca90038323bea7d7a51f5aa67f54',
 };
 
 /**
@@ -55,7 +60,7 @@ if ttl ~= '0' and whole(ttl) == '' then return redis.error_reply('ERR ttl must b
 local at = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local h = redis.call('HMGET', key, 'v', 'c', 't', 's', 'w', 'i')
-local cur = whole(h[1])
+local cur = version(h[1])
 if cur == '' then h = {} end
 if cur ~= ARGV[1] or at > tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 then
   return {'0', t[1], t[2], cur, h[2] or '', h[3] or '', h[4] or '', h[5] or '', h[6] or ''}
@@ -76,5 +81,5 @@ if ARGV[7] ~= '' then
 end
 return {'1', t[1], t[2], v}
 `,
-  sha: 'ac31f14a756c100bac0db1880c18cba60390f7d4',
+  sha: 'ec8ef0275ef254b8c6460e5d95e3456d3751f713',
 };
