@@ -27,6 +27,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    // The fleet chaos run (real time, many processes) is opt-in: `npm run test:chaos`.
+    exclude: process.env.BREAKWATER_CHAOS === '1' ? ['**/node_modules/**'] : ['**/node_modules/**', 'test/chaos/**'],
     setupFiles: ['test/setup/fail-on-unhandled.ts'],
     testTimeout: 30_000,
     // The JSON report is what CI counts passed and failed tests from.

@@ -141,6 +141,8 @@ export class FleetSync implements FleetLink {
    */
   #aliasFrom = -1;
   #aliasTo = -1;
+  /** Whether a record with a version was ever learnt (a generation seen since is a shared one). */
+  #learnt = false;
   /** The outcomes of the batch being written. */
   #writing: number[] | undefined;
   /** The circuit before a `fail-open`/`fail-closed` fallback replaced it (restored if the breaker leaves meanwhile). */
@@ -571,6 +573,10 @@ export class FleetSync implements FleetLink {
       // Versions only grow; a missing record counts only if it was seen after what we know (flushed or expired).
       if (rec.version === '' ? rec.now <= known.now : !newerVersion(rec.version, known.version)) return;
     }
+    // Whether the local generation is this instance's own, never a shared one: before its first record (a cold
+    // start), or since the record went missing. Only then do its closed-state outcomes move to the shared one.
+    const ownGeneration = known === undefined ? !this.#learnt : known.version === '';
+    if (rec.version !== '') this.#learnt = true;
     this.#rec = rec;
     if (rec.settings !== '' && rec.settings !== this.#digest && !this.#warned.has(rec.settings)) {
       this.#warned.add(rec.settings);
@@ -596,8 +602,11 @@ export class FleetSync implements FleetLink {
     const op = this.#pendingControl;
     const adopted = op === undefined ? next : manual(next, op, host.tracker, local);
     const prev = host.circuit();
-    if (prev.state === 'closed' && adopted.state === 'closed' && prev.generation !== adopted.generation) {
+    if (ownGeneration && prev.state === 'closed' && adopted.state === 'closed' && prev.generation !== adopted.generation) {
       this.#alias(prev.generation, adopted.generation);
+    } else if (adopted.generation !== this.#aliasTo || adopted.state !== 'closed') {
+      // The closed circuit the alias led to is over: an outcome of the old generation is stale from now on.
+      this.#aliasFrom = this.#aliasTo = -1;
     }
     host.adopt(adopted, this.#mine(rec.writer) ? 'local' : 'remote');
   }
@@ -799,8 +808,9 @@ export class FleetSync implements FleetLink {
   }
 
   /**
-   * The shared record replaced the local closed circuit with another closed one: outcomes of calls admitted
-   * under the old generation (waiting, being written, or still running) count under the new one.
+   * The shared record replaced the local closed circuit, of a generation of this instance's own, with a closed
+   * one: outcomes of calls admitted under the old generation (waiting, being written, or still running) count
+   * under the new one.
    */
   #alias(from: number, to: number): void {
     this.#aliasFrom = from;
