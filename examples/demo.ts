@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { faultFromEnv } from './lambda/faults.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -29,6 +30,13 @@ const consumerPort = port('PORT', 3000);
 const gatewayUrl = `http://${HOST}:${gatewayPort}`;
 const consumerUrl = `http://${HOST}:${consumerPort}`;
 const apiKey = process.env.FAULT_API_KEY || 'demo-key';
+// The Lambda reads FAULT_* when it loads; the emulator would answer its load error with a 200. Checked here.
+try {
+  faultFromEnv(process.env);
+} catch (error) {
+  process.stderr.write(`demo: ${(error as Error).message}\n`);
+  process.exit(2);
+}
 
 interface Child {
   readonly name: string;
@@ -102,15 +110,15 @@ function stop(code: number): Promise<never> {
   return stopped;
 }
 
-/** Polls `url` until it answers 200, or fails after `ms`. */
-async function waitFor(url: string, ms: number): Promise<void> {
+/** Polls `url` until it answers 200 with a body `accept` takes, or fails after `ms`. */
+async function waitFor(url: string, ms: number, accept: (body: string) => boolean = () => true): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (stopping) return new Promise(() => {});
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      await res.body?.cancel();
-      if (res.ok) return;
+      const body = await res.text();
+      if (res.ok && accept(body)) return;
     } catch {
       // not up yet
     }
@@ -121,6 +129,8 @@ async function waitFor(url: string, ms: number): Promise<void> {
 
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+// The terminal closed: the children, in groups of their own, would not hear of it.
+process.on('SIGHUP', () => void stop(0));
 // If whatever started us goes away without passing on a signal, stop too: never leave orphans.
 const parent = process.ppid;
 setInterval(() => {
@@ -134,7 +144,8 @@ const gateway = start('gateway', [`${root}node_modules/serverless/bin/serverless
   SLS_NOTIFICATIONS_MODE: 'off',
 });
 try {
-  await waitFor(`${gatewayUrl}/stats`, 30_000);
+  // The emulator answers 200 even when the handler failed to load: the body must be the API's.
+  await waitFor(`${gatewayUrl}/stats`, 30_000, (body) => body.includes('"invocations"'));
 } catch (error) {
   process.stderr.write(`demo: the gateway did not start: ${(error as Error).message}\n`);
   await stop(1);

@@ -47,6 +47,9 @@ describe('loadConfig', () => {
     ['BASE_URL', 'not a url'],
     ['BASE_URL', 'ftp://example.com'],
     ['BASE_URL', 'http://example.com/?stage=dev'],
+    // A bare `?` or `#` parses to an empty query or fragment, but `${baseUrl}/quote` would call `/`.
+    ['BASE_URL', 'http://127.0.0.1:4000/?'],
+    ['BASE_URL', 'http://127.0.0.1:4000#'],
   ])('refuses %s=%s with a message naming it and the value', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     const message = (() => {

@@ -50,8 +50,9 @@ function baseUrl(env: Env, problems: string[]): string {
   if (
     url === undefined ||
     (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-    url.search !== '' ||
-    url.hash !== '' ||
+    // A bare `?` or `#` leaves `search` and `hash` empty but would still end up in `${baseUrl}/quote`.
+    raw.includes('?') ||
+    raw.includes('#') ||
     url.username !== '' ||
     url.password !== ''
   ) {

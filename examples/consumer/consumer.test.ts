@@ -62,7 +62,7 @@ describe('GET / when the quote API answers', () => {
     expect(page).toContain('Everything fails, all the time.');
     expect(page).toContain('Werner Vogels');
     expect(page).toContain('id="panel"');
-    expect(page).toContain('<body data-state="closed">');
+    expect(page).toContain('<body data-state="closed" data-probe="">');
     expect((await c.state()).counts.successes).toBe(1);
   });
 

@@ -54,11 +54,16 @@ function resultCard(result: PageResult, view: StateView): SafeHtml {
   <p class="retry" id="retry">It will try again at <b>${timeTag(at)}</b>
     (<span id="retry-in" data-until="${at}">in ${seconds(result.retryAfterMs)}</span>).</p>
   <p class="when-half-open">The wait is over: the breaker is half-open, and the next request is the probe.</p>
+  <p class="when-probing">The breaker is half-open and its probe is on its way to the API now: until it answers,
+    other requests are turned away like this one.</p>
   <a class="button" href="/">Try again</a>
 </section>`;
     }
   }
 }
+
+/** Half-open with every probe slot taken: the next request is not the probe (it is turned away until the probe answers). */
+const probing = (view: StateView): boolean => view.state === 'half-open' && view.retryAfterMs > 0;
 
 const transitionItem = (t: TransitionView) =>
   html`<li><span class="when">${timeTag(t.at)}</span><span class="pill state-${t.from}">${t.from}</span><span class="arrow">→</span><span class="pill state-${t.to}">${t.to}</span><span class="why">${t.reason}</span></li>`;
@@ -149,7 +154,7 @@ export function renderPage(result: PageResult, view: StateView): string {
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/app.js" defer></script>
 </head>
-<body data-state="${view.state}">
+<body data-state="${view.state}" data-probe="${probing(view) ? 'running' : ''}">
 <header class="top">
   <div class="brand"><span class="logo" aria-hidden="true"></span>breakwater <span class="muted">circuit breaker demo</span></div>
   <p class="tagline">A page that calls a quote API through a circuit breaker. Break the API and watch the page stay fast.</p>

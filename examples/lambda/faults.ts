@@ -26,13 +26,26 @@ export const DEFAULT_FAULT: Fault = { mode: 'none', ratio: 0.5, delayMs: 5_000, 
 
 const isMode = (value: unknown): value is FaultMode => typeof value === 'string' && (FAULT_MODES as readonly string[]).includes(value);
 
-/** Reads the fault from the environment at start: FAULT_MODE, FAULT_RATIO, FAULT_DELAY_MS. */
+/** The environment variable of each field, for messages about the environment. */
+const FAULT_VARIABLES = { mode: 'FAULT_MODE', ratio: 'FAULT_RATIO', delayMs: 'FAULT_DELAY_MS' } as const;
+
+/**
+ * Reads the fault from the environment at start: FAULT_MODE, FAULT_RATIO, FAULT_DELAY_MS.
+ * @throws {FaultInputError} naming the variable and its value as given when one is invalid.
+ */
 export function faultFromEnv(env: Readonly<Record<string, string | undefined>>): Fault {
-  const patch: Record<string, unknown> = {};
-  if (env.FAULT_MODE) patch.mode = env.FAULT_MODE;
-  if (env.FAULT_RATIO) patch.ratio = Number(env.FAULT_RATIO);
-  if (env.FAULT_DELAY_MS) patch.delayMs = Number(env.FAULT_DELAY_MS);
-  return applyFaultPatch(DEFAULT_FAULT, patch);
+  let fault = DEFAULT_FAULT;
+  for (const [field, variable] of Object.entries(FAULT_VARIABLES)) {
+    const raw = env[variable];
+    if (!raw) continue;
+    try {
+      fault = applyFaultPatch(fault, { [field]: field === 'mode' ? raw : Number(raw) });
+    } catch (error) {
+      const rule = (error as Error).message.replace(/^\w+ must be /, '').replace(/; got .*$/, '');
+      throw new FaultInputError(`${variable} must be ${rule}; got ${JSON.stringify(raw)}`);
+    }
+  }
+  return fault;
 }
 
 /**

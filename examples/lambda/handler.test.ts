@@ -47,7 +47,7 @@ describe('fault injection', () => {
   });
 
   it('refuses an unknown FAULT_MODE at start', () => {
-    expect(() => api({ FAULT_MODE: 'chaos' })).toThrow(/mode must be one of none \| error \| slow \| flaky; got "chaos"/);
+    expect(() => api({ FAULT_MODE: 'chaos' })).toThrow(/FAULT_MODE must be one of none \| error \| slow \| flaky; got "chaos"/);
   });
 
   it('PUT /fault switches the mode at run time', async () => {

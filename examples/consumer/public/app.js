@@ -45,6 +45,8 @@
 
   function render(view) {
     document.body.dataset.state = view.state;
+    // Half-open with the probe slot taken: the next request is turned away too, so the retry time stays shown.
+    document.body.dataset.probe = view.state === 'half-open' && view.retryAfterMs > 0 ? 'running' : '';
     const pill = $('state-pill');
     pill.textContent = view.state;
     pill.className = `pill big state-${view.state}`;
