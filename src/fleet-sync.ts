@@ -836,7 +836,7 @@ export class FleetSync implements FleetLink {
   }
 
   /** A fault with orphaned slots: one unref'd timer to read the store back when a retry is allowed. */
-  #armRecovery(): void {
+  #armRecovery(later = false): void {
     if (!this.#fault || this.#recoveryTimer !== undefined) return;
     const now = this.#s.clock.now();
     this.#orphans = this.#orphans.filter((o) => o.until > now);
@@ -845,11 +845,13 @@ export class FleetSync implements FleetLink {
       () => {
         this.#recoveryTimer = undefined;
         if (!this.#fault) return;
+        // A read from before the fault still under way (a slow store): look again after a retry delay.
+        if (this.#reading !== undefined) this.#armRecovery(true);
         // Timers and the breaker's clock may disagree by a fraction of a millisecond: early means wait again.
-        if (this.#reading === undefined && this.#s.clock.now() < this.#retryAt) this.#armRecovery();
+        else if (this.#s.clock.now() < this.#retryAt) this.#armRecovery();
         else this.#tryRecover();
       },
-      Math.max(0, this.#retryAt - now),
+      later ? Math.max(this.#syncInterval, 1_000) : Math.max(0, this.#retryAt - now),
     );
     unref(this.#recoveryTimer);
   }

@@ -272,3 +272,58 @@ describe('a slot request that failed without reaching the store', () => {
     expect(extra).toBeLessThanOrEqual(1); // at most halfOpenProbes (2) in flight with B's
   });
 });
+
+describe('the recovery timer and a slow read', () => {
+  it('keeps trying while a read from before the fault is still under way', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const clock = { t: 0 };
+    const hold = { reads: false, release: undefined as (() => void) | undefined };
+    const store = new MemoryStore({ now: () => 1e12 + clock.t, subscribe: false });
+    const sa = store.handle({
+      subscribe: false,
+      timeout: 5_000,
+      gate: async (op) => {
+        if (hold.reads && op === 'read') await new Promise<void>((resolve) => (hold.release = resolve));
+      },
+    });
+    const common = {
+      name: 'api',
+      failureThreshold: 1,
+      recoveryTimeout: 1_000,
+      maxProbeWait: 60_000,
+      syncInterval: 100,
+      clock: { now: () => clock.t },
+      logger: quiet(),
+    };
+    const a = new CircuitBreaker({ ...common, store: sa });
+    await vi.advanceTimersByTimeAsync(0);
+    await a.execute(fail).catch(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    clock.t += 1_000;
+    let answer: ((v: string) => void) | undefined;
+    const probe = a.execute(() => new Promise<string>((r) => (answer = r)));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(shared(store)[0]).toBe('half-open');
+    // A re-read starts and hangs (a slow store); then the probe's write fails: a fault, and a slot to free.
+    hold.reads = true;
+    clock.t += 200;
+    await a.execute(ok).catch(() => {}); // rejected (the slot is taken); due for a re-read
+    sa.fail = new Error('ECONNRESET');
+    answer?.('ok');
+    await probe;
+    await vi.advanceTimersByTimeAsync(0);
+    expect(shared(store)[0]).toBe('half-open');
+    // The store is back, but the old read is still under way when the timer first fires.
+    sa.fail = undefined;
+    hold.reads = false;
+    clock.t += 1_000;
+    await vi.advanceTimersByTimeAsync(1_000);
+    hold.release?.();
+    for (let i = 0; i < 4 && shared(store)[0] !== 'closed'; i++) {
+      clock.t += 1_000;
+      await vi.advanceTimersByTimeAsync(1_000);
+    }
+    expect(shared(store)[0]).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
