@@ -1,28 +1,10 @@
 // `npm run demo` as a process: what a newcomer's terminal does to it.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, survivors } from './e2e/processes.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-const freePort = () =>
-  new Promise<number>((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-
-/** Processes whose process group is one of `groups` (the demo starts each child in its own group). */
-const survivors = (groups: number[]) =>
-  execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter(([, pgid]) => groups.includes(Number(pgid)))
-    .map((cols) => cols.join(' '));
 
 let groups: number[] = [];
 let demo: ChildProcess | undefined;

@@ -1,15 +1,12 @@
 // The closed-over-closed alias (#aliasFrom → #aliasTo): applied to the outcomes it is meant for only.
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../src/index.js';
+import { fail, ok, quiet, sharedCircuit } from './helpers/fleet-fixtures.js';
 import { MemoryStore } from './helpers/memory-store.js';
 
 const tick = async () => {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 };
-const fail = () => Promise.reject(new Error('upstream down'));
-const ok = () => Promise.resolve('ok');
-const quiet = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
-const sharedCircuit = (store: MemoryStore) => JSON.parse(store.row('api')?.circuit ?? 'null') as [string, ...unknown[]] | null;
 
 describe('alias after a store fault', () => {
   it('a stale alias from a fault recovery does not swallow failures of a later closed period with the same number', async () => {

@@ -1,12 +1,8 @@
 // An instance that starts after the shared record has moved past generation 0 (a cold start).
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../src/index.js';
+import { fail, ok, quiet, tick } from './helpers/fleet-fixtures.js';
 import { MemoryStore } from './helpers/memory-store.js';
-
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const fail = () => Promise.reject(new Error('upstream down'));
-const ok = () => Promise.resolve('ok');
-const quiet = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
 
 describe('cold start against a record whose generation is not 0', () => {
   it('failures recorded before the first read answers still count in the shared circuit', async () => {

@@ -1,12 +1,8 @@
 // dispose() and the store-error fallbacks: a breaker that left runs alone.
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../src/index.js';
+import { fail, ok, quiet, tick } from './helpers/fleet-fixtures.js';
 import { MemoryStore } from './helpers/memory-store.js';
-
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const fail = () => Promise.reject(new Error('upstream down'));
-const ok = () => Promise.resolve('ok');
-const quiet = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
 
 describe('a probe granted before dispose() whose write fails after it', () => {
   it("'fail-closed': the disposed breaker, alone now, is not left forced-open for good", async () => {

@@ -1,11 +1,8 @@
 // A probe admitted on the local circuit during a store fault, settled after the store is back.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker, CircuitOpenError } from '../src/index.js';
+import { fail, fleetPair, ok, openAndHoldProbe, sharedCircuit, tick } from './helpers/fleet-fixtures.js';
 import { MemoryStore } from './helpers/memory-store.js';
-
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const fail = () => Promise.reject(new Error('upstream down'));
-const ok = () => Promise.resolve('ok');
 
 describe('a local probe from a store fault, settled after recovery', () => {
   it('does not free a fleet-wide probe slot it never held (halfOpenProbes stays the fleet-wide bound)', async () => {
@@ -77,76 +74,44 @@ describe('probe slots of the shared trial', () => {
     vi.useRealTimers();
   });
 
-  function pair(options: Record<string, unknown> = {}) {
-    const clock = { t: 0 };
-    const store = new MemoryStore({ now: () => 1e12 + clock.t });
-    const [sa, sb] = [store.handle(), store.handle()];
-    const common = {
-      name: 'api',
-      failureThreshold: 1,
-      recoveryTimeout: 1_000,
-      maxProbeWait: 60_000,
-      clock: { now: () => clock.t },
-      logger: { info: vi.fn(), warn: vi.fn(), error: vi.fn() },
-      ...options,
-    };
-    return { clock, store, sa, a: new CircuitBreaker({ ...common, store: sa }), b: new CircuitBreaker({ ...common, store: sb }) };
-  }
-
-  const shared = (store: MemoryStore) => JSON.parse(store.row('api')?.circuit ?? 'null') as [string, ...unknown[]];
-
   it('a probe that ends after dispose() still writes its outcome: the fleet closes', async () => {
-    const { clock, store, a, b } = pair();
-    await tick();
-    await a.execute(fail).catch(() => {});
-    await tick();
-    expect(b.state).toBe('open');
-    clock.t += 1_000;
-    let answer: ((v: string) => void) | undefined;
-    const probe = a.execute(() => new Promise<string>((r) => (answer = r)));
-    await tick();
-    expect(shared(store)[0]).toBe('half-open');
+    const { clock, store, a, b } = fleetPair();
+    const { probe, release } = await openAndHoldProbe({ clock, a, b }, tick);
+    expect(sharedCircuit(store)?.[0]).toBe('half-open');
     await a.dispose();
-    answer?.('ok');
+    release('ok');
     await expect(probe).resolves.toBe('ok');
     await tick();
     await tick();
-    expect(shared(store)[0]).toBe('closed');
+    expect(sharedCircuit(store)?.[0]).toBe('closed');
     expect(a.state).toBe('closed'); // and the breaker, alone now, settled it too
     await expect(b.execute(ok)).resolves.toBe('ok');
   });
 
   it('a probe that ends during a store fault writes its outcome when the store answers, read back by a timer', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { clock, store, sa, a, b } = pair();
-    await vi.advanceTimersByTimeAsync(0);
-    await a.execute(fail).catch(() => {});
-    await vi.advanceTimersByTimeAsync(0);
-    expect(b.state).toBe('open');
-    clock.t += 1_000;
-    let answer: ((v: string) => void) | undefined;
-    const probe = a.execute(() => new Promise<string>((r) => (answer = r)));
-    await vi.advanceTimersByTimeAsync(0);
-    expect(shared(store)[0]).toBe('half-open');
+    const { clock, store, sa, a, b } = fleetPair();
+    const { probe, release } = await openAndHoldProbe({ clock, a, b }, () => vi.advanceTimersByTimeAsync(0));
+    expect(sharedCircuit(store)?.[0]).toBe('half-open');
     sa.fail = new Error('ECONNRESET');
     await a.execute(ok).catch(() => {}); // the store fails under A (a rejection or a re-read finds out)
     await a.flush();
-    answer?.('ok');
+    release('ok');
     await probe;
     await vi.advanceTimersByTimeAsync(0);
-    expect(shared(store)[0]).toBe('half-open'); // the slot is A's, and the store does not answer A
+    expect(sharedCircuit(store)?.[0]).toBe('half-open'); // the slot is A's, and the store does not answer A
     sa.fail = undefined;
     // No call on A: the timer armed for the orphaned slot reads the store back once a retry is allowed.
-    for (let i = 0; i < 3 && shared(store)[0] !== 'closed'; i++) {
+    for (let i = 0; i < 3 && sharedCircuit(store)?.[0] !== 'closed'; i++) {
       clock.t += 1_000;
       await vi.advanceTimersByTimeAsync(1_000);
     }
-    expect(shared(store)[0]).toBe('closed');
+    expect(sharedCircuit(store)?.[0]).toBe('closed');
     expect(vi.getTimerCount()).toBe(0);
   });
 
   it('after the shared key is lost, the calls admitted before an instance noticed still count', async () => {
-    const { clock, store, a } = pair({ failureThreshold: 2, recoveryTimeout: 100 });
+    const { clock, store, a } = fleetPair({ failureThreshold: 2, recoveryTimeout: 100 });
     await tick();
     for (let i = 0; i < 2; i++) await a.execute(fail).catch(() => {});
     await a.flush();
@@ -160,48 +125,31 @@ describe('probe slots of the shared trial', () => {
       await a.flush();
     }
     expect(a.state).toBe('open');
-    expect(shared(store)[0]).toBe('open');
+    expect(sharedCircuit(store)?.[0]).toBe('open');
   });
 });
 
 describe('after dispose()', () => {
   it('a probe outcome that cannot be written reports nothing, and is written once the store answers', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const clock = { t: 0 };
-    const store = new MemoryStore({ now: () => 1e12 + clock.t });
-    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
-    const a = new CircuitBreaker({
-      name: 'api',
-      store,
-      failureThreshold: 1,
-      recoveryTimeout: 1_000,
-      onStoreError: 'fail-closed',
-      clock: { now: () => clock.t },
-      logger,
-    });
+    const { clock, store, sa, a, b, logger } = fleetPair({ onStoreError: 'fail-closed' });
     const storeEvents: unknown[] = [];
     a.on('storeError', (e) => storeEvents.push(e));
     a.on('storeRecovered', (e) => storeEvents.push(e));
-    await vi.advanceTimersByTimeAsync(0);
-    await a.execute(fail).catch(() => {});
-    await vi.advanceTimersByTimeAsync(0);
-    clock.t += 1_000;
-    let answer: ((v: string) => void) | undefined;
-    const probe = a.execute(() => new Promise<string>((r) => (answer = r)));
-    await vi.advanceTimersByTimeAsync(0);
+    const { probe, release } = await openAndHoldProbe({ clock, a, b }, () => vi.advanceTimersByTimeAsync(0));
     await a.dispose();
-    store.fail = new Error('ECONNRESET');
-    answer?.('ok');
+    sa.fail = new Error('ECONNRESET');
+    release('ok');
     await expect(probe).resolves.toBe('ok');
     await vi.advanceTimersByTimeAsync(0);
     expect(a.state).toBe('closed'); // alone now: its own probe closed it, and no fallback state was applied
-    expect(JSON.parse(store.row('api')?.circuit ?? 'null')[0]).toBe('half-open');
-    store.fail = undefined;
-    for (let i = 0; i < 3 && JSON.parse(store.row('api')?.circuit ?? 'null')[0] !== 'closed'; i++) {
+    expect(sharedCircuit(store)?.[0]).toBe('half-open');
+    sa.fail = undefined;
+    for (let i = 0; i < 3 && sharedCircuit(store)?.[0] !== 'closed'; i++) {
       clock.t += 1_000;
       await vi.advanceTimersByTimeAsync(1_000);
     }
-    expect(JSON.parse(store.row('api')?.circuit ?? 'null')[0]).toBe('closed');
+    expect(sharedCircuit(store)?.[0]).toBe('closed');
     expect(storeEvents).toEqual([]);
     expect(logger.error).not.toHaveBeenCalled();
     expect(vi.getTimerCount()).toBe(0);

@@ -1,25 +1,12 @@
 // Orphaned probe slots of the shared trial under store faults: freed once, and only when they are this instance's.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker } from '../src/index.js';
+import { deferred, fail, fleetPair, ok, openAndHoldProbe, quiet, sharedCircuit } from './helpers/fleet-fixtures.js';
 import { MemoryStore } from './helpers/memory-store.js';
-
-const fail = () => Promise.reject(new Error('upstream down'));
-const ok = () => Promise.resolve('ok');
-const quiet = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
 
 afterEach(() => {
   vi.useRealTimers();
 });
-
-function deferred() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((res) => {
-    resolve = res;
-  });
-  return { promise, resolve };
-}
-
-const shared = (store: MemoryStore) => JSON.parse(store.row('api')?.circuit ?? 'null') as unknown[];
 
 describe('a probe outcome whose write timed out but landed', () => {
   it('is not written a second time on recovery (successThreshold 2 needs two successes)', async () => {
@@ -63,8 +50,8 @@ describe('a probe outcome whose write timed out but landed', () => {
     await vi.advanceTimersByTimeAsync(0);
     const probeB = b.execute(() => new Promise<string>((r) => (answerB = r)));
     await vi.advanceTimersByTimeAsync(0);
-    expect(shared(store).slice(0, 1)).toEqual(['half-open']);
-    expect(shared(store)[5]).toBe(2); // two probes in flight
+    expect(sharedCircuit(store)?.slice(0, 1)).toEqual(['half-open']);
+    expect(sharedCircuit(store)?.[5]).toBe(2); // two probes in flight
 
     // A's probe succeeds; its write is slow: A times out (a fault) and the write lands afterwards.
     hold.on = true;
@@ -74,8 +61,8 @@ describe('a probe outcome whose write timed out but landed', () => {
     hold.on = false;
     hold.gate?.resolve(); // the write lands anyway
     await vi.advanceTimersByTimeAsync(0);
-    expect(shared(store)[5]).toBe(1); // A's slot freed, one success counted
-    expect(shared(store)[6]).toBe(1);
+    expect(sharedCircuit(store)?.[5]).toBe(1); // A's slot freed, one success counted
+    expect(sharedCircuit(store)?.[6]).toBe(1);
 
     // A reads the store back (its recovery timer) and releases its "orphaned" slot again.
     for (let i = 0; i < 3; i++) {
@@ -83,48 +70,25 @@ describe('a probe outcome whose write timed out but landed', () => {
       await vi.advanceTimersByTimeAsync(1_000);
     }
     // B's probe is still in flight and only one probe succeeded: the trial is not over.
-    expect(shared(store)[0]).toBe('half-open');
+    expect(sharedCircuit(store)?.[0]).toBe('half-open');
     answerB?.('ok');
     await probeB;
   });
 });
 
 describe('orphaned slots and dispose()', () => {
-  function pair(options: Record<string, unknown> = {}) {
-    const clock = { t: 0 };
-    const store = new MemoryStore({ now: () => 1e12 + clock.t });
-    const [sa, sb] = [store.handle(), store.handle()];
-    const common = {
-      name: 'api',
-      failureThreshold: 1,
-      recoveryTimeout: 1_000,
-      maxProbeWait: 60_000,
-      clock: { now: () => clock.t },
-      logger: quiet(),
-      ...options,
-    };
-    return { clock, store, sa, a: new CircuitBreaker({ ...common, store: sa }), b: new CircuitBreaker({ ...common, store: sb }) };
-  }
-
   it('a probe that ended during a fault, disposed before the store answers, still frees its slot', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { clock, store, sa, a, b } = pair();
-    await vi.advanceTimersByTimeAsync(0);
-    await a.execute(fail).catch(() => {});
-    await vi.advanceTimersByTimeAsync(0);
-    expect(b.state).toBe('open');
-    clock.t += 1_000;
-    let answer: ((v: string) => void) | undefined;
-    const probe = a.execute(() => new Promise<string>((r) => (answer = r)));
-    await vi.advanceTimersByTimeAsync(0);
-    expect(shared(store)[0]).toBe('half-open');
+    const { clock, store, sa, a, b } = fleetPair();
+    const { probe, release } = await openAndHoldProbe({ clock, a, b }, () => vi.advanceTimersByTimeAsync(0));
+    expect(sharedCircuit(store)?.[0]).toBe('half-open');
     sa.fail = new Error('ECONNRESET');
     await a.execute(ok).catch(() => {});
     await a.flush();
-    answer?.('ok');
+    release('ok');
     await probe; // ends during the fault: its slot is orphaned
     await vi.advanceTimersByTimeAsync(0);
-    expect(shared(store)[0]).toBe('half-open');
+    expect(sharedCircuit(store)?.[0]).toBe('half-open');
     await a.dispose(); // the app shuts the breaker down (a registry eviction, say)
     sa.fail = undefined;
     for (let i = 0; i < 5; i++) {
@@ -132,32 +96,25 @@ describe('orphaned slots and dispose()', () => {
       await vi.advanceTimersByTimeAsync(1_000);
     }
     // docs/fleet.md: "A probe that holds a slot frees it whatever happens to its instance meanwhile".
-    expect(shared(store)[0]).toBe('closed');
+    expect(sharedCircuit(store)?.[0]).toBe('closed');
   });
 
   it('a granted probe that ends after dispose() during a fault still frees its slot once the store answers', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { clock, store, sa, a, b } = pair();
-    await vi.advanceTimersByTimeAsync(0);
-    await a.execute(fail).catch(() => {});
-    await vi.advanceTimersByTimeAsync(0);
-    expect(b.state).toBe('open');
-    clock.t += 1_000;
-    let answer: ((v: string) => void) | undefined;
-    const probe = a.execute(() => new Promise<string>((r) => (answer = r)));
-    await vi.advanceTimersByTimeAsync(0);
+    const { clock, store, sa, a, b } = fleetPair();
+    const { probe, release } = await openAndHoldProbe({ clock, a, b }, () => vi.advanceTimersByTimeAsync(0));
     sa.fail = new Error('ECONNRESET');
     await a.execute(ok).catch(() => {});
     await a.flush();
     await a.dispose();
-    answer?.('ok');
+    release('ok');
     await probe;
     sa.fail = undefined;
     for (let i = 0; i < 5; i++) {
       clock.t += 1_000;
       await vi.advanceTimersByTimeAsync(1_000);
     }
-    expect(shared(store)[0]).toBe('closed');
+    expect(sharedCircuit(store)?.[0]).toBe('closed');
   });
 });
 
@@ -245,7 +202,7 @@ describe('a slot request that failed without reaching the store', () => {
     await vi.advanceTimersByTimeAsync(0);
     await a.execute(ok);
     await vi.advanceTimersByTimeAsync(0);
-    expect(shared(store)[5]).toBe(1); // B's slot
+    expect(sharedCircuit(store)?.[5]).toBe(1); // B's slot
     expect(store.row('api')?.writer).toBeDefined();
 
     // A asks for a slot again; the request is refused at once (the connection broke): it never reached the store.
@@ -261,7 +218,7 @@ describe('a slot request that failed without reaching the store', () => {
     expect(a.state).toBe('half-open'); // A read the store back
 
     // B's probe is still in flight: its slot must still be counted.
-    expect.soft(shared(store)[5]).toBe(1);
+    expect.soft(sharedCircuit(store)?.[5]).toBe(1);
     const before = started;
     const third = c.execute(slow).catch(() => {});
     const fourth = c.execute(slow).catch(() => {});
@@ -303,7 +260,7 @@ describe('the recovery timer and a slow read', () => {
     let answer: ((v: string) => void) | undefined;
     const probe = a.execute(() => new Promise<string>((r) => (answer = r)));
     await vi.advanceTimersByTimeAsync(0);
-    expect(shared(store)[0]).toBe('half-open');
+    expect(sharedCircuit(store)?.[0]).toBe('half-open');
     // A re-read starts and hangs (a slow store); then the probe's write fails: a fault, and a slot to free.
     hold.reads = true;
     clock.t += 200;
@@ -312,18 +269,18 @@ describe('the recovery timer and a slow read', () => {
     answer?.('ok');
     await probe;
     await vi.advanceTimersByTimeAsync(0);
-    expect(shared(store)[0]).toBe('half-open');
+    expect(sharedCircuit(store)?.[0]).toBe('half-open');
     // The store is back, but the old read is still under way when the timer first fires.
     sa.fail = undefined;
     hold.reads = false;
     clock.t += 1_000;
     await vi.advanceTimersByTimeAsync(1_000);
     hold.release?.();
-    for (let i = 0; i < 4 && shared(store)[0] !== 'closed'; i++) {
+    for (let i = 0; i < 4 && sharedCircuit(store)?.[0] !== 'closed'; i++) {
       clock.t += 1_000;
       await vi.advanceTimersByTimeAsync(1_000);
     }
-    expect(shared(store)[0]).toBe('closed');
+    expect(sharedCircuit(store)?.[0]).toBe('closed');
     expect(vi.getTimerCount()).toBe(0);
   });
 });

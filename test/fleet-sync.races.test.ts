@@ -4,27 +4,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeCircuit } from '../src/fleet-codec.js';
 import { CircuitBreaker, CircuitOpenError } from '../src/index.js';
 import { initialCircuit } from '../src/transitions.js';
+import { deferred, fail, ok, quiet, tick } from './helpers/fleet-fixtures.js';
 import { MemoryStore } from './helpers/memory-store.js';
-
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const fail = () => Promise.reject(new Error('upstream down'));
-const ok = () => Promise.resolve('ok');
-const quiet = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
 
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** A deferred promise. */
-function deferred() {
-  let resolve!: () => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 describe('a late answer after the fault was declared', () => {
   /** Reads are held until the test releases them; compare-and-sets fail at once (the connection broke). */

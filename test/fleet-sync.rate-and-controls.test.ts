@@ -1,31 +1,8 @@
 // Fleet mode: re-reads without a subscriber, controls that forget waiting outcomes or survive dispose(), a store clock that steps back, hostile records.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../src/index.js';
+import { CircuitBreaker } from '../src/index.js';
+import { fail, fleetOf as fleet, ok, tick } from './helpers/fleet-fixtures.js';
 import { MemoryStore } from './helpers/memory-store.js';
-
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const fail = () => Promise.reject(new Error('upstream down'));
-const ok = () => Promise.resolve('ok');
-
-function fleet(n: number, options: Partial<CircuitBreakerOptions> = {}, storeOptions: { subscribe?: boolean } = {}) {
-  const clock = { t: 0 };
-  const store = new MemoryStore({ now: () => clock.t + 1e9, ...storeOptions });
-  const stores = Array.from({ length: n }, () => store.handle(storeOptions));
-  const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
-  const breakers = stores.map(
-    (s) =>
-      new CircuitBreaker({
-        name: 'api',
-        store: s,
-        failureThreshold: 3,
-        recoveryTimeout: 1_000,
-        clock: { now: () => clock.t },
-        logger,
-        ...options,
-      }),
-  );
-  return { clock, store, stores, breakers, logger };
-}
 
 afterEach(() => {
   vi.useRealTimers();

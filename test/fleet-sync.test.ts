@@ -1,34 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sharedStore } from '../src/fleet/index.js';
 import { CircuitBreaker, type CircuitBreakerOptions, CircuitOpenError, type StateChangeEvent } from '../src/index.js';
+import { fail, fleetOf as fleet, ok, tick } from './helpers/fleet-fixtures.js';
 import { MemoryStore } from './helpers/memory-store.js';
-
-/** Lets pending promise callbacks run (no timers involved). */
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-const fail = () => Promise.reject(new Error('upstream down'));
-const ok = () => Promise.resolve('ok');
-
-/** A fleet of breakers sharing one in-memory store; the store's clock runs 1e9 ms ahead of theirs. */
-function fleet(n: number, options: Partial<CircuitBreakerOptions> = {}, storeOptions: { subscribe?: boolean } = {}) {
-  const clock = { t: 0 };
-  const store = new MemoryStore({ now: () => clock.t + 1e9, ...storeOptions });
-  const stores = Array.from({ length: n }, () => store.handle(storeOptions));
-  const silent = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
-  const breakers = stores.map(
-    (s) =>
-      new CircuitBreaker({
-        name: 'api',
-        store: s,
-        failureThreshold: 3,
-        recoveryTimeout: 1_000,
-        clock: { now: () => clock.t },
-        logger: silent,
-        ...options,
-      }),
-  );
-  return { clock, store, stores, breakers, logger: silent };
-}
 
 afterEach(() => {
   vi.useRealTimers();

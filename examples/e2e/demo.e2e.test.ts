@@ -9,15 +9,15 @@
  *
  * Not skippable in CI: without Chromium and with CI set, the file fails.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumFlags, chromiumPath } from '../../scripts/lib/chromium.mjs';
+import { freePort, survivors } from './processes.js';
 
 const hasChromium = existsSync(chromiumPath);
 if (!hasChromium && process.env.CI) {
@@ -31,24 +31,6 @@ const shots = resolve(root, process.env.E2E_SCREENSHOTS_DIR ?? 'test-results/e2e
 const KEY = 'e2e-key';
 const THRESHOLD = 3;
 const RECOVERY_MS = 2000;
-
-const freePort = () =>
-  new Promise<number>((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-
-/** Processes whose group is one of `groups` (the demo starts each child in its own group). */
-const survivors = (groups: number[]) =>
-  execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter(([, pgid]) => groups.includes(Number(pgid)))
-    .map((cols) => cols.join(' '));
 
 describe.skipIf(!hasChromium)(
   'npm run demo in Chromium',
