@@ -688,8 +688,9 @@ export class FleetSync implements FleetLink {
         const sent = written !== undefined && i < written.count;
         this.#orphan(items[i + 1] as number, sent ? 'unless-landed' : 'always', written?.attempt, code, hint);
       }
-      // After leaving, only probes' outcomes are written, and the breaker settled them itself.
-      if (policy === 'local' && !this.#left) {
+      // After leaving, only probes' outcomes are written, and the breaker settled them itself. On the way out
+      // no fallback state is taken (the breaker is to run alone), so the outcomes settle here whatever the policy.
+      if ((policy === 'local' || this.#leaving !== undefined) && !this.#left) {
         host.settleLocally((code & 3) as Outcome, (code & SLOW_BIT) !== 0, (code & PROBE_BIT) !== 0, items[i + 1] as number, hint);
       }
     }

@@ -95,3 +95,41 @@ describe("a fault that starts in dispose()'s last flush", () => {
     expect(a.state).not.toBe('forced-open');
   });
 });
+
+describe('dispose() while the last failure is being written and the store fails', () => {
+  for (const policy of ['local', 'fail-closed', 'fail-open'] as const) {
+    it(`'${policy}': the breaker, alone now, has counted both failures (failureThreshold 2): open`, async () => {
+      const clock = { t: 0 };
+      const hold = { on: false, release: undefined as (() => void) | undefined };
+      const store = new MemoryStore({
+        now: () => 1e12 + clock.t,
+        gate: async (op) => {
+          if (op === 'cas' && hold.on) await new Promise<void>((r) => (hold.release = r));
+        },
+      });
+      const a = new CircuitBreaker({
+        name: 'api',
+        store,
+        failureThreshold: 2,
+        onStoreError: policy,
+        clock: { now: () => clock.t },
+        logger: quiet(),
+      });
+      await tick();
+      await a.execute(fail).catch(() => {});
+      await a.flush();
+      expect(store.row('api')?.tracker).toContain('"failures":1');
+      hold.on = true;
+      await a.execute(fail).catch(() => {});
+      await tick();
+      expect(hold.release).toBeDefined(); // the write of the second failure is under way
+      const disposed = a.dispose();
+      store.fail = new Error('ECONNRESET');
+      hold.release?.();
+      await disposed;
+      await tick();
+      expect(store.row('api')?.tracker).toContain('"failures":1'); // the store never got it
+      expect(a.state).toBe('open');
+    });
+  }
+});
