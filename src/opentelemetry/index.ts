@@ -60,8 +60,8 @@ export const ATTRIBUTES = {
   retryAfter: 'breakwater.retry_after_ms',
 } as const;
 
-/** The breakers instrumented on each meter, by prefix: one breaker is reported once per meter and prefix. */
-const instrumented = new WeakMap<Meter, Map<string, WeakSet<CircuitBreaker>>>();
+/** The breakers instrumented on each meter, by prefix and name: one name is reported once per meter and prefix. */
+const instrumented = new WeakMap<Meter, Map<string, Map<string, CircuitBreaker>>>();
 
 /**
  * Reports a breaker, or every breaker of a `BreakerRegistry` (those created later too; evicted ones
@@ -100,9 +100,10 @@ export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry
   }
   let seen = byPrefix.get(prefix);
   if (seen === undefined) {
-    seen = new WeakSet();
+    seen = new Map();
     byPrefix.set(prefix, seen);
   }
+  /** The breakers reported on this meter and prefix, by name: the name is the attribute that tells them apart. */
   const busy = seen;
   /** The breakers reported, and whether a collection has observed their state yet. */
   const tracked = new Map<CircuitBreaker, { observed: boolean }>();
@@ -145,12 +146,19 @@ export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry
   const trackBreaker = (breaker: CircuitBreaker): (() => void) => {
     const name = breaker.name;
     if (name === undefined) throw new TypeError('breakwater: a breaker needs a `name` to be instrumented (it is the metrics attribute)');
-    if (busy.has(breaker)) {
+    const holder = busy.get(name);
+    if (holder === breaker) {
       throw new TypeError(
         `breakwater: the breaker "${name}" is already instrumented on this meter with prefix "${prefix}" (through its registry, say); its calls would be counted twice`,
       );
     }
-    busy.add(breaker);
+    if (holder !== undefined) {
+      // Its state and counts would merge with the other's under one attribute set: an open circuit could read closed.
+      throw new TypeError(
+        `breakwater: a breaker named "${name}" is already instrumented on this meter with prefix "${prefix}"; give breakers distinct names, e.g. a registry's \`defaults.name\` prefixes its breakers' names`,
+      );
+    }
+    busy.set(name, breaker);
     const entry = { observed: false };
     tracked.set(breaker, entry);
     // Attribute objects built once per breaker, not per call.
@@ -194,7 +202,7 @@ export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry
     return () => {
       for (const off of offs) off();
       tracked.delete(breaker);
-      busy.delete(breaker);
+      if (busy.get(name) === breaker) busy.delete(name);
       if (entry.observed) retired.add(name);
     };
   };

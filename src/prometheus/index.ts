@@ -49,6 +49,13 @@ export interface PrometheusMetrics {
 }
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'forced-open', 'disabled'];
+/** The transitions of a breaker's usual cycle: closed → open → half-open → closed, or back to open. */
+const USUAL_TRANSITIONS = [
+  ['closed', 'open'],
+  ['open', 'half-open'],
+  ['half-open', 'closed'],
+  ['half-open', 'open'],
+] as const;
 
 type Labels = 'breaker' | 'outcome';
 
@@ -179,6 +186,8 @@ function build(register: Registry, prefix: string, buckets: number[] | undefined
         histogram.observe(event.duration / 1000);
       };
     };
+    // The transitions of the usual cycle start at 0 too, so that increase() sees the first time a circuit opens.
+    for (const [from, to] of USUAL_TRANSITIONS) transitions.inc({ breaker: name, from, to }, 0);
     const offs = [
       ...TIMED_OUTCOMES.map((outcome) => breaker.on(outcome, timed(outcome))),
       breaker.on('rejected', () => counters.rejected.inc()),
