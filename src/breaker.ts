@@ -186,8 +186,9 @@ export class CircuitBreaker {
 
   /**
    * Releases what the breaker holds outside itself. Fleet mode: writes the outcomes still batched,
-   * unsubscribes from the store, and from then on the breaker runs alone, as without a store (call
-   * it for a breaker you drop, or the store keeps it reachable). Without a store there is nothing to
+   * unsubscribes from the store, and from then on the breaker runs alone, as without a store, except that the
+   * probe slots of the shared trial it holds are still freed (call it for a breaker you drop, or the store keeps
+   * it reachable). Without a store there is nothing to
    * release. `BreakerRegistry` calls it for every breaker it drops. Never rejects.
    */
   dispose(): Promise<void> {

@@ -31,7 +31,7 @@ import {
 } from './transitions.js';
 import type { StoreErrorPolicy } from './types.js';
 
-export type { ControlOp, FleetHost, ProbeTicket } from './store.js';
+export type { FleetHost } from './store.js';
 
 /**
  * A step this instance computed against the store (for tests and diagnostics): written as `version`,
@@ -45,7 +45,10 @@ export type Commit = { readonly version: string; readonly written: boolean; read
 
 /** Outcomes flushed at once when this many are waiting. */
 export const MAX_BATCH = 64;
-/** Compare-and-set attempts before a batch waits for the next flush (each failed attempt returns the winner's record). */
+/**
+ * Compare-and-set attempts of one step (a batch, a probe request, a control) before it gives up: each failed
+ * attempt returns the winner's record; a re-read of a stale record takes one too.
+ */
 const MAX_ATTEMPTS = 32;
 /** With a subscriber, a safety-net re-read at most this often (ms): changes arrive by message. */
 const RESYNC_WITH_SUBSCRIBER = 5_000;
@@ -203,7 +206,7 @@ export class FleetSync implements FleetLink {
     this.#resyncInterval = store.subscribe === undefined ? this.#syncInterval : Math.max(this.#syncInterval, RESYNC_WITH_SUBSCRIBER);
     if (store.subscribe !== undefined) {
       this.#unsubscribe = store.subscribe(this.#name, (record) => {
-        if (!this.#fault) this.#learn(record);
+        this.#learn(record);
       });
     }
     this.#sync();
@@ -215,7 +218,8 @@ export class FleetSync implements FleetLink {
 
   /**
    * Stops following the store: unsubscribes, writes the outcomes still waiting, and from then on
-   * leaves every outcome, probe and control to the breaker's local circuit. Never rejects.
+   * leaves every outcome, probe and control to the breaker's local circuit, except that the probe slots of the
+   * shared trial it holds are still freed (their outcomes written, once the store answers). Never rejects.
    */
   leave(): Promise<void> {
     if (this.#leaving === undefined) {
@@ -241,7 +245,9 @@ export class FleetSync implements FleetLink {
 
   /**
    * Takes the outcome of a call, with a failure's `retryAfterHint`. Returns `false` while the store
-   * is unreachable: the breaker then applies it to its local circuit itself.
+   * is unreachable and after `leave()`: the breaker then applies it to its local circuit itself (a probe the
+   * store granted is still written, to free its slot). A probe admitted on the local circuit during a fault and
+   * settled after it is dropped (`true`): no slot of the shared trial is its.
    */
   record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, hint?: number): boolean {
     if (!probe && generation === this.#aliasFrom) generation = this.#aliasTo;
@@ -250,7 +256,7 @@ export class FleetSync implements FleetLink {
     if (this.#left) {
       // A probe the store granted before the breaker left still frees its slot fleet-wide (and settles here too).
       if (granted && this.#fault) this.#orphan(generation, 'always', undefined, code, hint);
-      else if (granted) this.#queue([code, generation, hint ?? NO_HINT]);
+      else if (granted) this.#writeFirst([code, generation, hint ?? NO_HINT]);
       return false;
     }
     if (this.#fault) {
@@ -270,10 +276,8 @@ export class FleetSync implements FleetLink {
     }
     this.#batch.push(code, generation, hint ?? NO_HINT);
     // Failures and probe outcomes go at once: they may open or close the circuit for everyone.
-    if (probe || outcome === FAILURE || this.#batch.length >= MAX_BATCH * ITEM) {
-      this.#due = true;
-      this.#startFlush();
-    } else if (this.#flushing === undefined) this.#arm();
+    if (probe || outcome === FAILURE || this.#batch.length >= MAX_BATCH * ITEM) this.#startFlush();
+    else if (this.#flushing === undefined) this.#arm();
     return true;
   }
 
@@ -362,7 +366,6 @@ export class FleetSync implements FleetLink {
   async flush(): Promise<void> {
     // Outcomes recorded while an earlier write was under way go right after it (a few rounds at most).
     for (let round = 0; round < 3 && this.#batch.length > 0; round++) {
-      this.#due = true;
       this.#startFlush();
       await this.#flushing;
     }
@@ -374,7 +377,6 @@ export class FleetSync implements FleetLink {
     if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#due = true;
       this.#startFlush();
     }, this.#syncInterval);
     unref(this.#timer);
@@ -382,7 +384,9 @@ export class FleetSync implements FleetLink {
 
   // ── flushing ─────────────────────────────────────────────────────────────
 
+  /** The waiting outcomes are due: written now, or right after the write under way. */
   #startFlush(): void {
+    this.#due = true;
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -469,7 +473,7 @@ export class FleetSync implements FleetLink {
       // Never behind the last write's time, unless that time is ahead of the store's clock (a clock that
       // stepped back, or a record written by hand): the store refuses writes from its future.
       const now = Math.max(fresh ? rec.now : this.#s.clock.now() + this.#offset, Math.min(rec.at, rec.now));
-      const base = decodeCircuit(rec.circuit) ?? this.#fresh(now);
+      const base = decodeCircuit(rec.circuit) ?? this.#absent(now);
       this.#scratch.reset();
       const snapshot = decodeTracker(rec.tracker);
       if (snapshot !== undefined) this.#scratch.restore(snapshot, now, identity);
@@ -589,7 +593,7 @@ export class FleetSync implements FleetLink {
       );
     }
     const local = this.#s.clock.now();
-    const shared = decodeCircuit(rec.circuit) ?? this.#fresh(local + this.#offset);
+    const shared = decodeCircuit(rec.circuit) ?? this.#absent(local + this.#offset);
     this.#shared = shared;
     const tracker = decodeTracker(rec.tracker);
     this.#sharedFailures =
@@ -665,9 +669,9 @@ export class FleetSync implements FleetLink {
   }
 
   /** The store failed: fall back once, report once, and hand waiting outcomes to the local circuit. */
-  #failed(error: unknown, written?: { readonly attempt: Attempt; readonly count: number }): void {
+  #failed(error: unknown, sent?: { readonly attempt: Attempt; readonly count: number }): void {
     const now = this.#s.clock.now();
-    this.#retryAt = now + Math.max(this.#syncInterval, 1_000);
+    this.#retryAt = now + this.#retryDelay();
     const already = this.#fault;
     this.#fault = true;
     if (this.#timer !== undefined) {
@@ -685,8 +689,8 @@ export class FleetSync implements FleetLink {
       // A granted probe's outcome that did not reach the store (or may have): its slot is released once the store
       // is back. One of the write that got no answer is written again only if that write certainly did not land.
       if ((code & PROBE_BIT) !== 0) {
-        const sent = written !== undefined && i < written.count;
-        this.#orphan(items[i + 1] as number, sent ? 'unless-landed' : 'always', written?.attempt, code, hint);
+        const inSent = sent !== undefined && i < sent.count;
+        this.#orphan(items[i + 1] as number, inSent ? 'unless-landed' : 'always', sent?.attempt, code, hint);
       }
       // After leaving, only probes' outcomes are written, and the breaker settled them itself. On the way out
       // no fallback state is taken (the breaker is to run alone), so the outcomes settle here whatever the policy.
@@ -712,11 +716,14 @@ export class FleetSync implements FleetLink {
     );
   }
 
-  /** During a fault, calls retry the store at most once per retry delay; no timer waits for it. */
+  /**
+   * During a fault, calls retry the store at most once per retry delay; no timer waits for it, unless a probe
+   * slot of the shared trial is to be freed (`#armRecovery`).
+   */
   #tryRecover(): void {
     const now = this.#s.clock.now();
     if (this.#reading !== undefined || now < this.#retryAt) return;
-    this.#retryAt = now + Math.max(this.#syncInterval, 1_000);
+    this.#retryAt = now + this.#retryDelay();
     this.#reading = this.#read().then(
       (rec) => {
         this.#reading = undefined;
@@ -760,12 +767,11 @@ export class FleetSync implements FleetLink {
   }
 
   /** A probe admitted locally while its slot request went unanswered: its outcome settles that slot. */
-  #claimOrphan(generation: number, code: number, hint: number | undefined): boolean {
+  #claimOrphan(generation: number, code: number, hint: number | undefined): void {
     const orphan = this.#orphans.find((o) => o.rule === 'if-landed' && o.generation === generation && (o.code & 3) === NEUTRAL);
-    if (orphan === undefined) return false;
+    if (orphan === undefined) return;
     orphan.code = code;
     orphan.hint = hint ?? NO_HINT;
-    return true;
   }
 
   /**
@@ -783,10 +789,10 @@ export class FleetSync implements FleetLink {
       const landed = o.attempt !== undefined && rec.writer === o.attempt.writer;
       const notLanded = o.attempt !== undefined && rec.version === o.attempt.expected;
       if (o.rule === 'always' || (o.rule === 'if-landed' && landed) || (o.rule === 'unless-landed' && notLanded)) {
-        items.push(o.code | PROBE_BIT, o.generation, o.hint);
+        items.push(o.code, o.generation, o.hint);
       }
     }
-    if (items.length > 0) this.#queue(items);
+    if (items.length > 0) this.#writeFirst(items);
   }
 
   /** Drops the closed-state outcomes waiting to be written (and neutralises those being written). */
@@ -824,15 +830,19 @@ export class FleetSync implements FleetLink {
     }
   }
 
+  /** How long a fault waits between tries of the store. */
+  #retryDelay(): number {
+    return Math.max(this.#syncInterval, 1_000);
+  }
+
   #clearRecoveryTimer(): void {
     if (this.#recoveryTimer !== undefined) clearTimeout(this.#recoveryTimer);
     this.#recoveryTimer = undefined;
   }
 
   /** Writes outcomes now, ahead of the batch. */
-  #queue(items: number[]): void {
+  #writeFirst(items: number[]): void {
     this.#batch = items.concat(this.#batch);
-    this.#due = true;
     this.#startFlush();
   }
 
@@ -852,16 +862,16 @@ export class FleetSync implements FleetLink {
         else if (this.#s.clock.now() < this.#retryAt) this.#armRecovery();
         else this.#tryRecover();
       },
-      later ? Math.max(this.#syncInterval, 1_000) : Math.max(0, this.#retryAt - now),
+      later ? this.#retryDelay() : Math.max(0, this.#retryAt - now),
     );
     unref(this.#recoveryTimer);
   }
 
   /**
-   * The circuit a missing record (never written, expired or deleted) stands for: closed, and in the generation
-   * of the local closed circuit, so that calls admitted before the record went missing still count.
+   * The circuit a missing record (never written, expired or deleted) stands for: closed, in the generation of the
+   * local circuit if that is closed (calls admitted before the record went missing still count), else the next one.
    */
-  #fresh(now: number): Circuit {
+  #absent(now: number): Circuit {
     const local = this.#host.circuit();
     const generation = local.state === 'closed' ? local.generation : local.generation + 1;
     const c = initialCircuit(now);

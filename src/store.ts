@@ -29,7 +29,7 @@ export interface SharedRecord {
   readonly settings: string;
   /** Store-clock time the record was computed at; 0 when absent. */
   readonly at: number;
-  /** Id of the instance that wrote the record; `''` when absent. */
+  /** The writer tag of the write that made the record (opaque to the store); `''` when absent. */
   readonly writer: string;
 }
 
@@ -38,7 +38,11 @@ export interface SharedWrite {
   readonly circuit: string;
   readonly tracker: string;
   readonly settings: string;
-  /** Id of the writing instance, so it can tell its own writes from others' when they come back as messages. */
+  /**
+   * An opaque tag of this very write (the instance's id and a write number): the store keeps it and returns it
+   * unchanged (in `read`, in a refused compare-and-set, in messages), so that an instance knows its own writes, and
+   * whether a write that got no answer landed.
+   */
   readonly writer: string;
   /** Store-clock time the state was computed at. The store refuses the write if its clock is behind this. */
   readonly at: number;
@@ -143,6 +147,9 @@ export interface FleetLink {
   control(op: ControlOp): void;
   /** Writes every waiting outcome now; resolves when the store has them (or has failed). Never rejects. */
   flush(): Promise<void>;
-  /** Stops following the store (unsubscribes, flushes); the breaker runs alone from then on. Never rejects. */
+  /**
+   * Stops following the store (unsubscribes, flushes); the breaker runs alone from then on, except that the probe
+   * slots it holds are still freed. Never rejects.
+   */
   leave(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 // A probe admitted on the local circuit during a store fault, settled after the store is back.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker, CircuitOpenError } from '../src/index.js';
-import { fail, fleetPair, ok, openAndHoldProbe, sharedCircuit, tick } from './helpers/fleet-fixtures.js';
+import { fail, fleetPair, ok, openAndHoldProbe, quiet, sharedCircuit, tick } from './helpers/fleet-fixtures.js';
 import { MemoryStore } from './helpers/memory-store.js';
 
 describe('a local probe from a store fault, settled after recovery', () => {
@@ -153,5 +153,23 @@ describe('after dispose()', () => {
     expect(storeEvents).toEqual([]);
     expect(logger.error).not.toHaveBeenCalled();
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('an instance that sees only successes', () => {
+  it('notices a store outage within one re-read interval while it has calls (consecutive mode, no subscriber)', async () => {
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => 1e12 + clock.t, subscribe: false });
+    const breaker = new CircuitBreaker({ name: 'api', store, clock: { now: () => clock.t }, logger: quiet() });
+    const errors = vi.fn();
+    breaker.on('storeError', errors);
+    await tick();
+    store.fail = new Error('ECONNREFUSED');
+    for (let i = 0; i < 5; i++) {
+      clock.t += 100; // syncInterval: one re-read at most
+      await breaker.execute(ok);
+      await tick();
+    }
+    expect(errors).toHaveBeenCalledTimes(1);
   });
 });

@@ -85,37 +85,50 @@ export function keyPrefixOf(client: RedisClientLike): string {
   return prefix ? String(prefix) : '';
 }
 
-/** What the stores on one ioredis connection share: one message listener and one ready listener, not one per store. */
+/** What the stores on one ioredis connection share: one message listener, not one per store. */
 interface Dispatch {
   readonly channels: Map<string, Set<(message: string) => void>>;
-  readonly reconnects: Set<() => void>;
 }
 
-type EventSource = {
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  removeListener?(event: string, listener: (...args: never[]) => void): unknown;
-};
+type EventSource = { on(event: string, listener: (...args: never[]) => void): unknown };
 
 const dispatches = new WeakMap<object, Dispatch>();
 
 function dispatchOf(client: IoRedisSubscriberLike): Dispatch {
   let dispatch = dispatches.get(client);
   if (dispatch === undefined) {
-    const d: Dispatch = { channels: new Map(), reconnects: new Set() };
-    // The first `ready` of a connection still connecting is its first connection, not a reconnection.
-    let connected = (client as { status?: unknown }).status === 'ready';
+    const d: Dispatch = { channels: new Map() };
     client.on('message', (channel, message) => {
       for (const handler of d.channels.get(channel) ?? []) handler(message);
-    });
-    // ioredis emits `ready` on every (re)connection, before it subscribes the channels again.
-    (client as unknown as EventSource).on('ready', () => {
-      if (connected) for (const reconnect of d.reconnects) reconnect();
-      connected = true;
     });
     dispatches.set(client, d);
     dispatch = d;
   }
   return dispatch;
+}
+
+const reconnectHubs = new WeakMap<object, Set<() => void>>();
+
+/**
+ * The handlers told of a connection's reconnections, behind one `ready` listener per connection (both clients
+ * emit `ready` on every connection). `connectedNow`: whether the connection is up already; if not, its first
+ * `ready` is its first connection, not a reconnection. `undefined` for a client without events.
+ */
+function reconnectsOf(client: object, connectedNow: boolean): Set<() => void> | undefined {
+  let hub = reconnectHubs.get(client);
+  if (hub === undefined) {
+    const events = client as Partial<EventSource>;
+    if (typeof events.on !== 'function') return undefined;
+    const handlers = new Set<() => void>();
+    let connected = connectedNow;
+    events.on('ready', () => {
+      if (connected) for (const reconnect of handlers) reconnect();
+      connected = true;
+    });
+    reconnectHubs.set(client, handlers);
+    hub = handlers;
+  }
+  return hub;
 }
 
 /** The subscribe function of a dedicated subscriber connection. */
@@ -130,7 +143,9 @@ export function subscriptionsOf(client: unknown, option: string): Subscribe {
       const reconnect = () => {
         client.subscribe(channel).then(onReconnect, () => {});
       };
-      dispatch.reconnects.add(reconnect);
+      // ioredis emits `ready` before it subscribes the channels again: our own SUBSCRIBE above waits for that.
+      const reconnects = reconnectsOf(client, (client as { status?: unknown }).status === 'ready');
+      reconnects?.add(reconnect);
       let stopped = false;
       return {
         ready: client.subscribe(channel),
@@ -140,7 +155,7 @@ export function subscriptionsOf(client: unknown, option: string): Subscribe {
           stopped = true;
           handlers.delete(onMessage);
           if (handlers.size === 0 && dispatch.channels.get(channel) === handlers) dispatch.channels.delete(channel);
-          dispatch.reconnects.delete(reconnect);
+          reconnects?.delete(reconnect);
         },
       };
     };
@@ -150,20 +165,16 @@ export function subscriptionsOf(client: unknown, option: string): Subscribe {
       const listener = (message: string) => onMessage(message);
       const ready = client.subscribe(channel, listener);
       // node-redis subscribes its channels again on reconnection and emits `ready`.
-      let connected = (client as { isReady?: unknown }).isReady === true;
-      const reconnect = () => {
-        if (connected) onReconnect();
-        connected = true;
-      };
-      const events = client as unknown as Partial<EventSource>;
-      if (typeof events.on === 'function') events.on('ready', reconnect);
+      const reconnect = () => onReconnect();
+      const reconnects = reconnectsOf(client, (client as { isReady?: unknown }).isReady === true);
+      reconnects?.add(reconnect);
       return {
         ready,
         stop: () => {
           const c = client as unknown as { unsubscribe?: (channel: string, listener: (message: string) => void) => Promise<unknown> };
           // Unsubscribing is tidying up: a connection already closed has nothing left to unsubscribe.
           if (typeof c.unsubscribe === 'function') Promise.resolve(c.unsubscribe(channel, listener)).then(undefined, () => {});
-          events.removeListener?.('ready', reconnect);
+          reconnects?.delete(reconnect);
         },
       };
     };

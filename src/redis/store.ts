@@ -39,7 +39,10 @@ const DAY = 86_400_000;
 
 function positive(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || value === Number.POSITIVE_INFINITY) {
+  if (typeof value !== 'number') {
+    throw new TypeError(`breakwater/redis: option "${option}" must be a number > 0; got ${typeof value} ${String(value)}`);
+  }
+  if (!(value > 0) || value === Number.POSITIVE_INFINITY) {
     throw new RangeError(`breakwater/redis: option "${option}" must be a number > 0; got ${String(value)}`);
   }
   return value;
@@ -60,6 +63,19 @@ function wholeMs(option: string, value: unknown, fallback: number): number {
 }
 
 const text = (x: unknown): string => (typeof x === 'string' ? x : x === null || x === undefined ? '' : String(x));
+
+/** A record from the store's fields, in the order the scripts and messages give them: version, circuit, tracker, settings, at, writer. */
+function recordOf(now: number, f: readonly unknown[]): SharedRecord {
+  return {
+    now,
+    version: text(f[0]),
+    circuit: text(f[1]),
+    tracker: text(f[2]),
+    settings: text(f[3]),
+    at: Number(text(f[4])) || 0,
+    writer: text(f[5]),
+  };
+}
 
 /** Redis TIME (seconds, microseconds) in ms. */
 const toMs = (seconds: unknown, micros: unknown): number => Number(text(seconds)) * 1000 + Number(text(micros)) / 1000;
@@ -125,15 +141,7 @@ export class RedisStore extends SharedStore {
 
   async read(name: string): Promise<SharedRecord> {
     const r = (await this.#eval(READ, this.key(name), [])) as unknown[];
-    return {
-      now: toMs(r[0], r[1]),
-      version: text(r[2]),
-      circuit: text(r[3]),
-      tracker: text(r[4]),
-      settings: text(r[5]),
-      at: Number(text(r[6])) || 0,
-      writer: text(r[7]),
-    };
+    return recordOf(toMs(r[0], r[1]), r.slice(2));
   }
 
   async compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult> {
@@ -151,18 +159,7 @@ export class RedisStore extends SharedStore {
     const r = (await this.#eval(COMPARE_AND_SET, this.key(name), args)) as unknown[];
     const now = toMs(r[1], r[2]);
     if (text(r[0]) === '1') return { ok: true, version: text(r[3]), now };
-    return {
-      ok: false,
-      current: {
-        now,
-        version: text(r[3]),
-        circuit: text(r[4]),
-        tracker: text(r[5]),
-        settings: text(r[6]),
-        at: Number(text(r[7])) || 0,
-        writer: text(r[8]),
-      },
-    };
+    return { ok: false, current: recordOf(now, r.slice(3)) };
   }
 
   /**
@@ -247,17 +244,9 @@ export class RedisStore extends SharedStore {
     }
     const listeners = this.#listeners.get(message.slice(from))?.set;
     if (listeners === undefined) return;
-    const [version, seconds, micros, at, settings, circuit, tracker, writer] = parts as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
-    const record: SharedRecord = { version, now: toMs(seconds, micros), at: Number(at) || 0, settings, circuit, tracker, writer };
+    // The message's order: version, seconds, micros, at, settings, circuit, tracker, writer.
+    const [version, seconds, micros, at, settings, circuit, tracker, writer] = parts;
+    const record = recordOf(toMs(seconds, micros), [version, circuit, tracker, settings, at, writer]);
     for (const listener of listeners) listener(record);
   }
 

@@ -348,8 +348,12 @@ describe('RedisStore replies and listeners', () => {
     await until(() => heard.length === 1);
     expect(heard).toEqual(['7']);
     off?.();
-    expect(ready.size).toBe(0);
     expect(unsubscribed).toEqual(['breakwater:changes']);
+    // One `ready` listener per connection stays; the store no longer hears of reconnections.
+    expect(ready.size).toBe(1);
+    fire();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(heard).toEqual(['7']);
   });
 
   it("ioredis shape: a resubscription that fails after a reconnection is left to the breakers' own re-reads", async () => {
