@@ -44,7 +44,7 @@ export type Commit = { readonly version: string; readonly written: boolean; read
 );
 
 /** Outcomes flushed at once when this many are waiting. */
-export const MAX_BATCH = 64;
+const MAX_BATCH = 64;
 /**
  * Compare-and-set attempts of one step (a batch, a probe request, a control) before it gives up: each failed
  * attempt returns the winner's record; a re-read of a stale record takes one too.

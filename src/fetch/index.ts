@@ -172,7 +172,7 @@ export function createBreakerFetch(options?: BreakerFetchOptions): BreakerFetch 
     const signal =
       init !== undefined && init !== null && 'signal' in init
         ? (init.signal ?? undefined)
-        : typeof Request !== 'undefined' && input instanceof Request
+        : input instanceof Request
           ? input.signal
           : undefined;
     const send = (callSignal: AbortSignal | undefined): Promise<Response> => {
