@@ -795,17 +795,19 @@ export class FleetSync implements FleetLink {
     if (items.length > 0) this.#writeFirst(items);
   }
 
-  /** Drops the closed-state outcomes waiting to be written (and neutralises those being written). */
+  /** Makes the closed-state outcomes waiting or being written count for nothing (`close()`, `reset()`). */
   #forgetClosedOutcomes(): void {
-    const kept: number[] = [];
-    for (let i = 0; i < this.#batch.length; i += ITEM) {
-      if (((this.#batch[i] as number) & PROBE_BIT) !== 0) kept.push(...this.#batch.slice(i, i + ITEM));
-    }
-    this.#batch = kept;
-    const writing = this.#writing;
-    if (writing === undefined) return;
-    for (let i = 0; i < writing.length; i += ITEM) {
-      if (((writing[i] as number) & PROBE_BIT) === 0) writing[i] = NEUTRAL;
+    // Neutral: counted nowhere, and a write under way that is computed again leaves them out.
+    this.#closedOutcomes((items, i) => {
+      items[i] = NEUTRAL;
+    });
+  }
+
+  /** Visits each closed-state (non-probe) outcome waiting or being written: its array, and its index there. */
+  #closedOutcomes(visit: (items: number[], i: number) => void): void {
+    for (const items of [this.#batch, this.#writing]) {
+      if (items === undefined) continue;
+      for (let i = 0; i < items.length; i += ITEM) if (((items[i] as number) & PROBE_BIT) === 0) visit(items, i);
     }
   }
 
@@ -822,12 +824,9 @@ export class FleetSync implements FleetLink {
   #alias(from: number, to: number): void {
     this.#aliasFrom = from;
     this.#aliasTo = to;
-    for (const items of [this.#batch, this.#writing]) {
-      if (items === undefined) continue;
-      for (let i = 0; i < items.length; i += ITEM) {
-        if (((items[i] as number) & PROBE_BIT) === 0 && items[i + 1] === from) items[i + 1] = to;
-      }
-    }
+    this.#closedOutcomes((items, i) => {
+      if (items[i + 1] === from) items[i + 1] = to;
+    });
   }
 
   /** How long a fault waits between tries of the store. */
