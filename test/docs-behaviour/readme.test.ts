@@ -1,0 +1,156 @@
+// README.md blocks run as written (quick start: README.md:54-74), with the prose around them checked.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CircuitBreaker, CircuitOpenError, TimeoutError } from '../../src/index.js';
+
+class NotFoundError extends Error {}
+const url = 'https://quotes.example/q';
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+function quickStart(clock: { now: () => number }, fetch: (u: string, init: { signal?: AbortSignal }) => Promise<{ json(): unknown }>) {
+  const lines: string[] = [];
+  const breaker = new CircuitBreaker({
+    name: 'quotes-api',
+    failureThreshold: 5, // consecutive counted failures that open the circuit
+    recoveryTimeout: 30_000, // ms open before a probe is allowed
+    timeout: 5_000, // per-call limit: aborts the signal, rejects with TimeoutError
+    isFailure: (error) => !(error instanceof NotFoundError), // 4xx-style errors stay neutral
+    clock,
+  });
+  breaker.on('stateChange', ({ from, to, reason }) => lines.push(`quotes-api: ${from} → ${to} (${reason})`));
+  const call = async () => {
+    try {
+      const quote = await breaker.execute(({ signal }) => fetch(url, { signal }).then((r) => r.json()));
+      return { quote };
+    } catch (error) {
+      if (error instanceof CircuitOpenError) {
+        return { open: error.retryAfter, called: false };
+      }
+      return { error };
+    }
+  };
+  return { breaker, lines, call };
+}
+
+describe('README quick start', () => {
+  it('5 failures open, 404s stay neutral, open rejects with retryAfter, 30 s later half-open, a probe closes', async () => {
+    let t = 0;
+    let mode: 'down' | 'notfound' | 'up' = 'notfound';
+    let calls = 0;
+    const fetch = async () => {
+      calls++;
+      if (mode === 'notfound') throw new NotFoundError('404');
+      if (mode === 'down') throw new Error('503');
+      return { json: () => ({ price: 1 }) };
+    };
+    const { breaker, lines, call } = quickStart({ now: () => t }, fetch);
+    for (let i = 0; i < 10; i++) expect((await call()).error).toBeInstanceOf(NotFoundError);
+    expect(breaker.state).toBe('closed');
+    mode = 'down';
+    for (let i = 0; i < 4; i++) await call();
+    expect(breaker.state).toBe('closed');
+    await call();
+    expect(breaker.state).toBe('open');
+    expect(lines).toEqual(['quotes-api: closed → open (failure-threshold)']);
+    const before = calls;
+    t += 10_000;
+    const r = await call();
+    expect(calls).toBe(before); // fn was not called
+    expect(r.open).toBe(20_000); // ms until a call may get through
+    t += 20_000;
+    expect(breaker.state).toBe('half-open');
+    mode = 'up';
+    expect(await call()).toEqual({ quote: { price: 1 } });
+    expect(breaker.state).toBe('closed');
+    expect(lines).toEqual([
+      'quotes-api: closed → open (failure-threshold)',
+      'quotes-api: open → half-open (recovery-timeout)',
+      'quotes-api: half-open → closed (probe-succeeded)',
+    ]);
+  });
+
+  it('timeout: aborts the signal and rejects with TimeoutError (counted as a failure)', async () => {
+    vi.useFakeTimers();
+    let seen: AbortSignal | undefined;
+    const fetch = (_u: string, { signal }: { signal?: AbortSignal }) => {
+      seen = signal;
+      return new Promise<never>(() => {});
+    };
+    const { breaker, call } = quickStart({ now: () => 0 }, fetch);
+    const p = call();
+    await vi.advanceTimersByTimeAsync(5_000);
+    const r = await p;
+    expect(r.error).toBeInstanceOf(TimeoutError);
+    expect(seen?.aborted).toBe(true);
+    expect(breaker.metrics().timeouts).toBe(1);
+  });
+});
+
+describe('README "What it promises"', () => {
+  it('CircuitOpenError: an Error with retryAfter and breaker, stack reads "CircuitOpenError: <message>"', async () => {
+    const t = 0;
+    const b = new CircuitBreaker({ name: 'x', failureThreshold: 1, recoveryTimeout: 1000, clock: { now: () => t } });
+    await b.execute(() => Promise.reject(new Error('boom'))).catch(() => {});
+    const e = await b.execute(() => 1).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e).toBeInstanceOf(CircuitOpenError);
+    expect(e.breaker).toBe('x');
+    expect(e.retryAfter).toBe(1000);
+    expect(e.stack).toBe(`CircuitOpenError: ${e.message}`);
+  });
+
+  it('an aborted signal rejects with its reason without calling fn, in every state', async () => {
+    const t = 0;
+    const b = new CircuitBreaker({ failureThreshold: 1, clock: { now: () => t } });
+    const reason = new Error('gone');
+    const fn = vi.fn(() => 1);
+    await expect(b.execute(fn, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await b.execute(() => Promise.reject(new Error('x'))).catch(() => {});
+    expect(b.state).toBe('open');
+    await expect(b.execute(fn, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    b.forceOpen();
+    await expect(b.execute(fn, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(fn).not.toHaveBeenCalled();
+  });
+
+  it('any function: sync value, undefined, sync throw counts, non-Error throw rethrown as is', async () => {
+    const b = new CircuitBreaker({ failureThreshold: 2, clock: { now: () => 0 } });
+    expect(await b.execute(() => 3)).toBe(3);
+    expect(await b.execute(() => undefined)).toBeUndefined();
+    await expect(
+      b.execute(() => {
+        throw 'str';
+      }),
+    ).rejects.toBe('str');
+    await expect(
+      b.execute(() => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
+    expect(b.state).toBe('open');
+  });
+
+  it('manual control (README:171-173)', async () => {
+    const b = new CircuitBreaker({ failureThreshold: 2, clock: { now: () => 0 } });
+    await b.execute(() => Promise.reject(new Error('x'))).catch(() => {});
+    b.forceOpen();
+    const e = await b.execute(() => 1).catch((x) => x);
+    expect(e).toBeInstanceOf(CircuitOpenError);
+    expect(e.retryAfter).toBe(Infinity);
+    b.close();
+    expect(b.state).toBe('closed');
+    // close() forgot the recorded failure: one more failure does not open
+    await b.execute(() => Promise.reject(new Error('x'))).catch(() => {});
+    expect(b.state).toBe('closed');
+    b.disable();
+    for (let i = 0; i < 5; i++) await b.execute(() => Promise.reject(new Error('x'))).catch(() => {});
+    expect(b.state).toBe('disabled');
+    expect(b.metrics().failures).toBeGreaterThan(0); // still counted in metrics
+    b.reset();
+    expect(b.state).toBe('closed');
+    expect(b.metrics().failures).toBe(0);
+  });
+});
