@@ -80,6 +80,17 @@ function newerVersion(a: string, b: string): boolean {
   return a.length === b.length ? a > b : a.length > b.length;
 }
 
+/**
+ * Checks the fleet options and the store's methods (all but the `name`, which a registry gives each breaker).
+ * @throws {TypeError | RangeError} naming the option and the value.
+ */
+export function checkFleetOptions(s: Settings, store: StoreOperations): { policy: StoreErrorPolicy; syncInterval: number } {
+  checkMethods('store', store, 'read compareAndSet subscribe?', 'a store with read() and compareAndSet() methods');
+  const policy = s.onStoreError ?? 'local';
+  if (!STORE_ERROR_POLICIES.includes(policy)) fail(TypeError, 'onStoreError', policy, '"local", "fail-open" or "fail-closed"');
+  return { policy: policy as StoreErrorPolicy, syncInterval: checkNumber('', s.syncInterval, SYNC_INTERVAL, 'syncInterval') };
+}
+
 /** Timers of fleet sync never keep a process alive. */
 function unref(timer: ReturnType<typeof setTimeout>): void {
   (timer as { unref?: () => void }).unref?.();
@@ -190,11 +201,9 @@ export class FleetSync implements FleetLink {
     if (s.name === undefined) {
       throw new TypeError('breakwater: option "name" is required with a "store": every instance with the same name shares one breaker');
     }
-    checkMethods('store', store, 'read compareAndSet subscribe?', 'a store with read() and compareAndSet() methods');
-    const policy = s.onStoreError ?? 'local';
-    if (!STORE_ERROR_POLICIES.includes(policy)) fail(TypeError, 'onStoreError', policy, '"local", "fail-open" or "fail-closed"');
-    this.#policy = policy as StoreErrorPolicy;
-    this.#syncInterval = checkNumber('', s.syncInterval, SYNC_INTERVAL, 'syncInterval');
+    const checked = checkFleetOptions(s, store);
+    this.#policy = checked.policy;
+    this.#syncInterval = checked.syncInterval;
     this.#s = s;
     this.#store = store;
     this.#name = s.name as string;
@@ -203,12 +212,19 @@ export class FleetSync implements FleetLink {
     this.#scratch = createTracker(s);
     this.#digest = settingsDigest(s);
     this.#timeout = store.timeout ?? DEFAULT_STORE_TIMEOUT;
-    this.#resyncInterval = store.subscribe === undefined ? this.#syncInterval : Math.max(this.#syncInterval, RESYNC_WITH_SUBSCRIBER);
+    let subscribed = false;
     if (store.subscribe !== undefined) {
-      this.#unsubscribe = store.subscribe(this.#name, (record) => {
-        this.#learn(record);
-      });
+      try {
+        this.#unsubscribe = store.subscribe(this.#name, (record) => {
+          this.#learn(record);
+        });
+        subscribed = true;
+      } catch (error) {
+        // A store fault never reaches a caller: without a subscription, the breaker re-reads instead.
+        host.log('warn', 'breaker.storeError', 'the store could not subscribe the breaker; it re-reads instead', { error }, true);
+      }
     }
+    this.#resyncInterval = subscribed ? Math.max(this.#syncInterval, RESYNC_WITH_SUBSCRIBER) : this.#syncInterval;
     this.#sync();
   }
 
@@ -225,7 +241,12 @@ export class FleetSync implements FleetLink {
     if (this.#leaving === undefined) {
       const unsubscribe = this.#unsubscribe;
       this.#unsubscribe = undefined;
-      if (typeof unsubscribe === 'function') unsubscribe();
+      try {
+        if (typeof unsubscribe === 'function') unsubscribe();
+      } catch (error) {
+        // The breaker leaves all the same: a store that cannot unsubscribe it must not keep it.
+        this.#host.log('warn', 'breaker.storeError', 'the store could not unsubscribe the breaker', { error }, true);
+      }
       // The answers to this last flush still reach the local circuit; after it, nothing does.
       this.#leaving = this.flush().then(() => {
         this.#left = true;

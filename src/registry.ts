@@ -81,8 +81,10 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
     refuseUnknown(o, REGISTRY_OPTIONS, 'registry option');
     this.#maxSize = checkNumber('maxSize', o.maxSize);
     if (o.optionsFor !== undefined && typeof o.optionsFor !== 'function') fail(TypeError, 'optionsFor', o.optionsFor, 'a function');
-    // Validate the shared options now: a typo should fail at start-up, not on the first call for a key.
-    resolveOptions(o.defaults);
+    // Validate the shared options now: a typo should fail at start-up, not on the first call for a key. The
+    // fleet options too, by the store's engine (the core carries none of it).
+    const settings = resolveOptions(o.defaults);
+    settings.store?.check?.(settings);
     this.#defaults = o.defaults ?? {};
     this.#optionsFor = o.optionsFor;
   }
@@ -217,6 +219,10 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
       defaults = { ...defaults, failureThreshold: undefined };
     } else if (own?.failureThreshold !== undefined && choosesRate(defaults)) {
       defaults = { ...defaults, ...Object.fromEntries(RATE_OPTIONS.map((option) => [option, undefined])) };
+    }
+    // A key kept out of the fleet (`store: undefined`) leaves the defaults' fleet options behind too.
+    if (own !== undefined && 'store' in own && own.store === undefined && defaults.store !== undefined) {
+      defaults = { ...defaults, syncInterval: undefined, onStoreError: undefined };
     }
     return new CircuitBreaker({ ...defaults, ...own, name });
   }

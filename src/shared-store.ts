@@ -2,7 +2,7 @@
  * The store side of fleet mode: a store made of storage primitives plus the engine that links a
  * breaker to them. It lives outside the core entry, so a breaker without a store carries none of it.
  */
-import { FleetSync } from './fleet-sync.js';
+import { checkFleetOptions, FleetSync } from './fleet-sync.js';
 import type { Settings } from './options.js';
 import type { BreakerStore, CompareAndSetResult, FleetHost, FleetLink, SharedRecord, SharedWrite, StoreOperations } from './store.js';
 
@@ -34,6 +34,14 @@ export abstract class SharedStore implements BreakerStore {
   join(settings: Settings, host: FleetHost): FleetLink {
     return new FleetSync(settings, this, host);
   }
+
+  /**
+   * Checks the fleet options of breakers to come (a registry's defaults) without joining.
+   * @internal
+   */
+  check(settings: Settings): void {
+    checkFleetOptions(settings, this);
+  }
 }
 
 /**
@@ -45,6 +53,9 @@ export function sharedStore(operations: StoreOperations): BreakerStore {
     read: (name) => operations.read(name),
     compareAndSet: (name, expected, next) => operations.compareAndSet(name, expected, next),
     join: (settings, host) => new FleetSync(settings, store, host),
+    check: (settings) => {
+      checkFleetOptions(settings, store);
+    },
   };
   return Object.assign(
     store,

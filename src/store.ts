@@ -88,6 +88,12 @@ export interface BreakerStore extends StoreOperations {
    * @internal
    */
   join(settings: Settings, host: FleetHost): FleetLink;
+  /**
+   * Checks the fleet options of breakers to come without joining (a registry checks its defaults with it).
+   * `SharedStore` implements it.
+   * @internal
+   */
+  check?(settings: Settings): void;
 }
 
 /**

@@ -160,10 +160,10 @@ export function createBreakerFetch(options?: BreakerFetchOptions): BreakerFetch 
     let breaker: ReturnType<BreakerRegistry['get']>;
     let request: Request;
     try {
-      breaker = registry.get(keyOf(toURL(input)));
-      // Built before the breaker sees the call: what fetch refuses to send (a GET with a body, a body already
-      // used, credentials in the URL) is the caller's bug, not the origin's, and must not count against it.
+      // Built before the origin's breaker is even looked up: what fetch refuses to send (a GET with a body, a body
+      // already used, credentials in the URL) is the caller's bug, and must neither count nor make a breaker.
       request = new Request(input, init);
+      breaker = registry.get(keyOf(toURL(input)));
     } catch (error) {
       return Promise.reject(error);
     }
