@@ -216,7 +216,9 @@ export class FleetSync implements FleetLink {
     if (store.subscribe !== undefined) {
       try {
         this.#unsubscribe = store.subscribe(this.#name, (record) => {
-          this.#learn(record);
+          // During a fault, a message says the store answers again: read it back now rather than at the next call.
+          if (this.#fault) this.#tryRecover(true);
+          else this.#learn(record);
         });
         subscribed = true;
       } catch (error) {
@@ -741,9 +743,9 @@ export class FleetSync implements FleetLink {
    * During a fault, calls retry the store at most once per retry delay; no timer waits for it, unless a probe
    * slot of the shared trial is to be freed (`#armRecovery`).
    */
-  #tryRecover(): void {
+  #tryRecover(evenEarly = false): void {
     const now = this.#s.clock.now();
-    if (this.#reading !== undefined || now < this.#retryAt) return;
+    if (this.#reading !== undefined || (!evenEarly && now < this.#retryAt)) return;
     this.#retryAt = now + this.#retryDelay();
     this.#reading = this.#read().then(
       (rec) => {

@@ -131,6 +131,25 @@ function reconnectsOf(client: object, connectedNow: boolean): Set<() => void> | 
   return hub;
 }
 
+/**
+ * Subscribes; if that fails (a connection not up yet, without an offline queue), subscribes again when the
+ * connection is ready and then calls `late`: nothing was heard until then. Rejects only when no retry can come.
+ */
+function subscribeRetrying(client: object, subscribe: () => Promise<unknown>, late: () => void): Promise<unknown> {
+  return subscribe().catch((error: unknown) => {
+    const once = (client as { once?: unknown }).once;
+    if (typeof once !== 'function') throw error;
+    return new Promise<unknown>((resolve, reject) => {
+      once.call(client, 'ready', () => {
+        subscribe().then((value) => {
+          late();
+          resolve(value);
+        }, reject);
+      });
+    });
+  });
+}
+
 /** The subscribe function of a dedicated subscriber connection. */
 export function subscriptionsOf(client: unknown, option: string): Subscribe {
   if (isIoRedis(client) && typeof client.on === 'function' && typeof client.subscribe === 'function') {
@@ -148,7 +167,7 @@ export function subscriptionsOf(client: unknown, option: string): Subscribe {
       reconnects?.add(reconnect);
       let stopped = false;
       return {
-        ready: client.subscribe(channel),
+        ready: subscribeRetrying(client, () => client.subscribe(channel), onReconnect),
         stop: () => {
           // Once: a later subscription of the same channel may own the handler set by then.
           if (stopped) return;
@@ -163,7 +182,7 @@ export function subscriptionsOf(client: unknown, option: string): Subscribe {
   if (isNodeRedis(client) && typeof client.subscribe === 'function') {
     return (channel, onMessage, onReconnect) => {
       const listener = (message: string) => onMessage(message);
-      const ready = client.subscribe(channel, listener);
+      const ready = subscribeRetrying(client, () => client.subscribe(channel, listener), onReconnect);
       // node-redis subscribes its channels again on reconnection and emits `ready`.
       const reconnect = () => onReconnect();
       const reconnects = reconnectsOf(client, (client as { isReady?: unknown }).isReady === true);
