@@ -121,20 +121,7 @@ describe('orphaned slots and dispose()', () => {
 describe('the recovery timer', () => {
   it('is gone once a call has read the store back (an idle breaker holds no timer)', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const clock = { t: 0 };
-    const store = new MemoryStore({ now: () => 1e12 + clock.t });
-    const [sa, sb] = [store.handle(), store.handle()];
-    const common = {
-      name: 'api',
-      failureThreshold: 1,
-      recoveryTimeout: 1_000,
-      maxProbeWait: 60_000,
-      syncInterval: 10_000,
-      clock: { now: () => clock.t },
-      logger: quiet(),
-    };
-    const a = new CircuitBreaker({ ...common, store: sa });
-    const b = new CircuitBreaker({ ...common, store: sb });
+    const { clock, store, sa, a, b } = fleetPair({ syncInterval: 10_000 });
     const errs: unknown[] = [];
     a.on('storeError', () => errs.push(['err', clock.t]));
     a.on('storeRecovered', () => errs.push(['rec', clock.t]));

@@ -1,16 +1,13 @@
 // Randomised multi-process chaos against a real redis-server: N worker processes share one breaker while the
 // test kills their Redis connections (CLIENT KILL), pauses Redis (CLIENT PAUSE) and blocks it (DEBUG SLEEP), and
 // the upstream flaps. Then Redis is left healthy and the invariants of docs/fleet.md are checked.
-import { type ChildProcess, execFileSync, fork, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/fleet.js';
-import { freePort, redisAvailable } from '../helpers/redis-server.js';
+import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 const N = Number(process.env.CHAOS_N ?? 8);
 const RECOVERY = 500;
@@ -41,7 +38,7 @@ interface W {
 
 describe.skipIf(!redisAvailable())(`chaos: ${N} processes, connections killed, Redis paused and blocked`, () => {
   let port = 0;
-  let dir = '';
+  let redis: RedisServer | undefined;
   let admin: Redis;
   let server: Server;
   let upstreamUrl = '';
@@ -49,38 +46,8 @@ describe.skipIf(!redisAvailable())(`chaos: ${N} processes, connections killed, R
   const workers: W[] = [];
 
   beforeAll(async () => {
-    port = await freePort();
-    dir = mkdtempSync(join(tmpdir(), 'bw-chaos-'));
-    execFileSync('redis-server', [
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'yes',
-      '--pidfile',
-      join(dir, 'pid'),
-      '--logfile',
-      join(dir, 'log'),
-      '--dir',
-      dir,
-      '--enable-debug-command',
-      'yes',
-    ]);
-    for (
-      let i = 0;
-      i < 200 &&
-      spawnSync('redis-cli', ['-p', String(port), 'ping'])
-        .stdout?.toString()
-        .trim() !== 'PONG';
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    redis = await startRedis(['--enable-debug-command', 'yes']);
+    port = redis.port;
     admin = new Redis({ port, host: '127.0.0.1' });
     admin.on('error', () => {});
     server = createServer((_req, res) => {
@@ -127,10 +94,7 @@ describe.skipIf(!redisAvailable())(`chaos: ${N} processes, connections killed, R
     for (const w of workers) if (!w.exited && w.child.pid !== undefined) w.child.kill('SIGKILL');
     admin?.disconnect();
     await new Promise<void>((r) => (server ? (server.closeAllConnections(), server.close(() => r())) : r()));
-    try {
-      process.kill(Number(readFileSync(join(dir, 'pid'), 'utf8').trim()), 'SIGKILL');
-    } catch {}
-    rmSync(dir, { recursive: true, force: true });
+    redis?.stop();
   }, 30_000);
 
   const report = async () => {

@@ -53,7 +53,8 @@ async function waitUntilReady(port: number): Promise<void> {
   throw new Error(`redis-server on port ${port} did not start`);
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `extraArgs`: more server options (`--enable-debug-command yes` for DEBUG SLEEP, say). */
+export async function startRedis(extraArgs: readonly string[] = []): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'breakwater-redis-'));
   const pidfile = join(dir, 'redis.pid');
@@ -75,6 +76,7 @@ export async function startRedis(): Promise<RedisServer> {
       join(dir, 'redis.log'),
       '--dir',
       dir,
+      ...extraArgs,
     ]);
     await waitUntilReady(port);
   };
