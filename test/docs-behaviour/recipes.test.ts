@@ -1,4 +1,8 @@
 // docs/guide.md recipes run as written (fetch, axios with a stand-in, Lambda handler locally, Hono, Prometheus, OTel).
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { createBreakerFetch, parseRetryAfter } from '../../src/fetch/index.js';
 import { BreakerRegistry, CircuitBreaker, CircuitOpenError } from '../../src/index.js';
@@ -134,6 +138,90 @@ describe('guide: Recipe AWS Lambda (guide.md:305-326), invoked locally', () => {
       body: 'inventory unavailable',
     });
     expect(fetch).toHaveBeenCalledTimes(3);
+  });
+});
+
+// Express hands its routes Node's own request and response objects, so the recipe's abort wiring is tested on
+// node:http itself (real sockets, real time: the subject is the connection).
+describe('guide: Recipe Express, the abort wiring, on node:http', () => {
+  const guide = readFileSync(new URL('../../docs/guide.md', import.meta.url), 'utf8');
+  // The guide's line, applied to the request and response as a route gets them.
+  const wire = (_req: IncomingMessage, res: ServerResponse, controller: AbortController) => {
+    res.on('close', () => {
+      if (!res.writableEnded) controller.abort();
+    });
+  };
+
+  async function serve(breaker: CircuitBreaker, upstream: (signal: AbortSignal) => Promise<string>) {
+    const seen: { started?: boolean; aborted?: boolean | undefined } = {};
+    const server = createServer((req, res) => {
+      // express.json() reads the whole body before the route runs.
+      req.resume();
+      req.on('end', async () => {
+        const controller = new AbortController();
+        wire(req, res, controller);
+        try {
+          res.end(
+            await breaker.execute(
+              // A caller's signal is given, so fn gets a signal of its own.
+              ({ signal }) => {
+                seen.started = true;
+                return upstream(signal as AbortSignal).finally(() => {
+                  seen.aborted = signal?.aborted;
+                });
+              },
+              { signal: controller.signal },
+            ),
+          );
+        } catch (error) {
+          res.statusCode = 500;
+          res.end(String(error));
+        }
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { server, seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+  }
+  const slow = (ms: number) => (signal: AbortSignal) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => resolve('ok'), ms);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      });
+    });
+
+  it('the guide listens on the response, not the request', () => {
+    expect(guide).toContain("res.on('close', () => {");
+    expect(guide).not.toContain("req.on('close'");
+  });
+  it('a POST whose body was read is not cancelled: the request closes once read, the response only when the client goes', async () => {
+    const breaker = new CircuitBreaker({ name: 'users' });
+    const { server, seen, url } = await serve(breaker, slow(100));
+    try {
+      const res = await fetch(url, { method: 'POST', body: JSON.stringify({ name: 'x'.repeat(1000) }) });
+      expect(await res.text()).toBe('ok');
+      expect(seen.aborted).toBe(false);
+      expect(breaker.metrics()).toMatchObject({ successes: 1, neutral: 0 });
+    } finally {
+      server.close();
+    }
+  });
+  it('a client that goes away cancels the upstream call, neutral for the breaker', async () => {
+    const breaker = new CircuitBreaker({ name: 'users' });
+    const { server, seen, url } = await serve(breaker, slow(10_000));
+    try {
+      const client = new AbortController();
+      const answer = fetch(url, { method: 'POST', body: 'x', signal: client.signal });
+      await vi.waitFor(() => expect(seen.started).toBe(true), { timeout: 2_000 });
+      client.abort();
+      await expect(answer).rejects.toThrow();
+      await vi.waitFor(() => expect(seen.aborted).toBe(true), { timeout: 2_000 });
+      expect(breaker.metrics()).toMatchObject({ successes: 0, failures: 0, neutral: 1 });
+    } finally {
+      server.close();
+    }
   });
 });
 
