@@ -7,15 +7,17 @@ const fail = () => Promise.reject(new Error('down'));
 describe('guide: Calls (guide.md:108-127)', () => {
   it('runs as written; fallback replaces any error, CircuitOpenError included', async () => {
     let t = 0;
-    const base = 'https://users.example';
     const request = { signal: new AbortController().signal };
-    const cachedUser = { id: 7, cached: true };
+    const cachedUser = { id: '7', cached: true };
     let up = false;
     let seen: AbortSignal | undefined;
-    const fetch = async (_u: string, init: { signal?: AbortSignal }) => {
-      seen = init.signal;
-      if (!up) throw new Error('down');
-      return { json: async () => ({ id: 7 }) };
+    // A client that throws on error answers, as the guide's text says.
+    const api = {
+      getUser: async (id: string, init?: { signal?: AbortSignal | undefined }) => {
+        seen = init?.signal;
+        if (!up) throw new Error('down');
+        return { id };
+      },
     };
     const breaker = new CircuitBreaker({
       name: 'users-api',
@@ -25,7 +27,7 @@ describe('guide: Calls (guide.md:108-127)', () => {
       clock: { now: () => t },
     });
     const get = () =>
-      breaker.execute(({ signal }) => fetch(`${base}/users/7`, { signal }).then((r) => r.json()), {
+      breaker.execute(({ signal }) => api.getUser('7', { signal }), {
         signal: request.signal,
         fallback: (_error) => cachedUser,
       });
@@ -38,10 +40,9 @@ describe('guide: Calls (guide.md:108-127)', () => {
     expect(seen).toBeUndefined();
     t += 30_000;
     up = true;
-    expect(await get()).toEqual({ id: 7 });
+    expect(await get()).toEqual({ id: '7' });
     expect(seenBefore).toBeDefined();
 
-    const api = { getUser: async (id: string) => ({ id }) };
     const getUser = breaker.wrap((id: string) => api.getUser(id));
     expect(await getUser('7')).toEqual({ id: '7' });
   });

@@ -1,29 +1,55 @@
-// README.md blocks run as written (quick start: README.md:54-74), with the prose around them checked.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+// README.md blocks run as written (the quick start against real fetch and an HTTP API), with the prose around them checked.
+import { readFileSync } from 'node:fs';
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker, CircuitOpenError, TimeoutError } from '../../src/index.js';
 
-class NotFoundError extends Error {}
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const url = 'https://quotes.example/q';
+let status = 200;
+let hits = 0;
+const api = setupServer(
+  http.get(url, () => {
+    hits++;
+    return HttpResponse.json(status === 200 ? { price: 1 } : { error: status }, { status });
+  }),
+);
+beforeAll(() => api.listen({ onUnhandledRequest: 'error' }));
+afterAll(() => api.close());
 
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
-function quickStart(clock: { now: () => number }, fetch: (u: string, init: { signal?: AbortSignal }) => Promise<{ json(): unknown }>) {
+// The quick start's code, with a clock added and its fetch replaceable.
+function quickStart(
+  clock: { now: () => number },
+  fetch: (u: string, init: { signal?: AbortSignal }) => Promise<Response> = globalThis.fetch,
+) {
+  class HttpError extends Error {
+    constructor(readonly status: number) {
+      super(`HTTP ${status}`);
+    }
+  }
   const lines: string[] = [];
   const breaker = new CircuitBreaker({
     name: 'quotes-api',
     failureThreshold: 5, // consecutive counted failures that open the circuit
     recoveryTimeout: 30_000, // ms open before a probe is allowed
     timeout: 5_000, // per-call limit: aborts the signal, rejects with TimeoutError
-    isFailure: (error) => !(error instanceof NotFoundError), // 4xx-style errors stay neutral
+    isFailure: (error) => !(error instanceof HttpError && error.status < 500), // 4xx answers stay neutral
     clock,
   });
   breaker.on('stateChange', ({ from, to, reason }) => lines.push(`quotes-api: ${from} → ${to} (${reason})`));
   const call = async () => {
     try {
-      const quote = await breaker.execute(({ signal }) => fetch(url, { signal }).then((r) => r.json()));
+      const quote = await breaker.execute(async ({ signal }) => {
+        const res = await fetch(url, { signal });
+        if (!res.ok) throw new HttpError(res.status); // fetch resolves on every status: judge the answer
+        return res.json();
+      });
       return { quote };
     } catch (error) {
       if (error instanceof CircuitOpenError) {
@@ -36,33 +62,32 @@ function quickStart(clock: { now: () => number }, fetch: (u: string, init: { sig
 }
 
 describe('README quick start', () => {
-  it('5 failures open, 404s stay neutral, open rejects with retryAfter, 30 s later half-open, a probe closes', async () => {
+  it('is the code tested here: answers are judged, not only thrown errors', () => {
+    expect(readme).toContain('if (!res.ok) throw new HttpError(res.status);');
+    expect(readme).toContain('isFailure: (error) => !(error instanceof HttpError && error.status < 500)');
+  });
+
+  it('5 answers of 503 open, 404s stay neutral, open rejects with retryAfter, 30 s later half-open, a probe closes', async () => {
     let t = 0;
-    let mode: 'down' | 'notfound' | 'up' = 'notfound';
-    let calls = 0;
-    const fetch = async () => {
-      calls++;
-      if (mode === 'notfound') throw new NotFoundError('404');
-      if (mode === 'down') throw new Error('503');
-      return { json: () => ({ price: 1 }) };
-    };
-    const { breaker, lines, call } = quickStart({ now: () => t }, fetch);
-    for (let i = 0; i < 10; i++) expect((await call()).error).toBeInstanceOf(NotFoundError);
+    hits = 0;
+    status = 404;
+    const { breaker, lines, call } = quickStart({ now: () => t });
+    for (let i = 0; i < 10; i++) expect((await call()).error).toMatchObject({ status: 404 });
     expect(breaker.state).toBe('closed');
-    mode = 'down';
+    status = 503;
     for (let i = 0; i < 4; i++) await call();
     expect(breaker.state).toBe('closed');
     await call();
     expect(breaker.state).toBe('open');
     expect(lines).toEqual(['quotes-api: closed → open (failure-threshold)']);
-    const before = calls;
+    const before = hits;
     t += 10_000;
     const r = await call();
-    expect(calls).toBe(before); // fn was not called
+    expect(hits).toBe(before); // fn was not called
     expect(r.open).toBe(20_000); // ms until a call may get through
     t += 20_000;
     expect(breaker.state).toBe('half-open');
-    mode = 'up';
+    status = 200;
     expect(await call()).toEqual({ quote: { price: 1 } });
     expect(breaker.state).toBe('closed');
     expect(lines).toEqual([
