@@ -1,3 +1,4 @@
+import { followAbort, unfollowAbort } from './abort-followers.js';
 import { Emitter } from './emitter.js';
 import { createOpenError, TimeoutError } from './errors.js';
 import { modeOf, resolveOptions, type Settings } from './options.js';
@@ -326,7 +327,7 @@ export class CircuitBreaker {
         if (done) return false;
         done = true;
         if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        if (signal != null) unfollowAbort(signal, onAbort);
         return true;
       };
       const onAbort = () => {
@@ -336,7 +337,7 @@ export class CircuitBreaker {
         controller.abort(reason);
         reject(reason);
       };
-      signal?.addEventListener('abort', onAbort);
+      if (signal != null) followAbort(signal, onAbort);
       if (timeout !== undefined) {
         timer = setTimeout(() => {
           if (!finish()) return;

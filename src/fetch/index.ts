@@ -11,6 +11,7 @@
  * @packageDocumentation
  */
 import { BreakerRegistry, type CircuitBreakerOptions } from 'breakwater';
+import { followAbort, unfollowAbort } from '../abort-followers.js';
 
 /** Options of `createBreakerFetch`. */
 export interface BreakerFetchOptions {
@@ -176,8 +177,14 @@ export function createBreakerFetch(options?: BreakerFetchOptions): BreakerFetch 
           ? input.signal
           : undefined;
     const send = (callSignal: AbortSignal | undefined): Promise<Response> => {
-      const both = signal === undefined ? callSignal : bothSignals(signal, callSignal);
-      return both === undefined ? doFetch(request) : doFetch(request, withSignal(request, both));
+      if (callSignal === undefined) return doFetch(request);
+      if (signal === undefined) return doFetch(request, withSignal(request, callSignal));
+      const both = followBoth(signal, callSignal);
+      return doFetch(request, withSignal(request, both.signal)).then((response) => {
+        // The body may outlive the call: the caller's abort must reach it for as long as it is read.
+        keepAbortable(response, both);
+        return response;
+      });
     };
     if (signal === undefined) return breaker.execute(({ signal: callSignal }) => send(callSignal));
     // The breaker's signal ends with the call (at the response's headers); the caller's must still cancel
@@ -218,11 +225,52 @@ function refuseJudges(options: CircuitBreakerOptions, where: string): void {
   }
 }
 
-/** A signal that aborts when either does (`AbortSignal.any` where the runtime has it; Node 20.0–20.2 do not). */
-function bothSignals(caller: AbortSignal, call: AbortSignal | undefined): AbortSignal {
-  if (call === undefined) return caller;
-  const any = (AbortSignal as { any?: (signals: AbortSignal[]) => AbortSignal }).any;
-  return any === undefined ? call : any([caller, call]);
+/** Runs a request's clean-up once its signal's controller is collected, where the runtime has weak references. */
+const onCollect =
+  typeof FinalizationRegistry === 'function' && typeof WeakRef === 'function'
+    ? new FinalizationRegistry<() => void>((stop) => stop())
+    : undefined;
+
+/** What keeps a request's signal abortable while its response, or a reader of its body, is in use. */
+const abortables = new WeakMap<object, AbortController>();
+
+function keepAbortable(response: unknown, controller: AbortController): void {
+  // A `fetch` option may answer with anything: only objects can hold the controller.
+  if (typeof response !== 'object' || response === null) return;
+  abortables.set(response, controller);
+  const body = (response as { body?: unknown }).body;
+  if (typeof body === 'object' && body !== null) abortables.set(body, controller);
+}
+
+/**
+ * A signal that aborts when either does. Not `AbortSignal.any`: a runtime may keep every signal ever combined
+ * with a long-lived one (a server's shutdown signal passed to every request: the heap grew by 7.5 MB over
+ * 40,000 requests). The breaker's signal holds the controller while the call is in flight, the response and
+ * its body after that; the caller's signal only weakly.
+ */
+function followBoth(caller: AbortSignal, call: AbortSignal): AbortController {
+  const controller = new AbortController();
+  call.addEventListener('abort', () => controller.abort(call.reason), { once: true });
+  controller.signal.addEventListener('abort', followWeakly(caller, controller), { once: true });
+  return controller;
+}
+
+/**
+ * Aborts `controller` when `caller` does; returns what stops following. Its own function: a closure made where
+ * another closure uses `controller` would share that scope, and hold the controller strongly.
+ */
+function followWeakly(caller: AbortSignal, controller: AbortController): () => void {
+  const ref = onCollect === undefined ? strongRef(controller) : new WeakRef(controller);
+  const onAbort = () => ref.deref()?.abort(caller.reason);
+  const stop = () => unfollowAbort(caller, onAbort);
+  followAbort(caller, onAbort);
+  onCollect?.register(controller, stop);
+  return stop;
+}
+
+/** Without weak references: the caller's listener holds the controller until either signal aborts. */
+function strongRef(controller: AbortController): { deref(): AbortController } {
+  return { deref: () => controller };
 }
 
 function checkOptions(options: BreakerFetchOptions | undefined): BreakerFetchOptions {

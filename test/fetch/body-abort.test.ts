@@ -2,6 +2,8 @@
 // server: the body must actually stream).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBreakerFetch } from '../../src/fetch/index.js';
 
@@ -25,10 +27,14 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-/** Reads the body until it ends or errors; says which. */
+/** Reads the first chunk, then aborts and reads on until the body ends or errors; says which. */
 async function drain(res: Response, controller: AbortController): Promise<string> {
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   await reader.read(); // the first chunk
+  return abortWhileReading(reader, controller);
+}
+
+async function abortWhileReading(reader: ReadableStreamDefaultReader<Uint8Array>, controller: AbortController): Promise<string> {
   controller.abort(new Error('user navigated away'));
   const outcome = await Promise.race([
     reader.read().then(
@@ -60,5 +66,22 @@ describe('a caller abort after the response', () => {
     const controller = new AbortController();
     const res = await bfetch(new Request(`${base}/stream`, { signal: controller.signal }));
     expect(await drain(res, controller)).toBe('aborted: user navigated away');
+  });
+
+  it('breaker fetch (with a timeout): the same after collections, with only a reader of the body left', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const bfetch = createBreakerFetch({ breaker: { timeout: 5_000 } });
+    const controller = new AbortController();
+    // Nothing but the reader is kept: what lets the caller's abort reach the body must survive collections.
+    const reader = await bfetch(`${base}/stream`, { signal: controller.signal }).then((res) =>
+      (res.body as ReadableStream<Uint8Array>).getReader(),
+    );
+    await reader.read();
+    for (let round = 0; round < 20; round++) {
+      gc();
+      await new Promise<void>((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await abortWhileReading(reader, controller)).toBe('aborted: user navigated away');
   });
 });
