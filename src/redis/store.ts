@@ -253,10 +253,10 @@ export class RedisStore extends SharedStore {
   /** EVALSHA, and EVAL when the server does not know the script yet (a restart, SCRIPT FLUSH, a new node). */
   async #eval(script: Script, key: string, args: string[]): Promise<unknown> {
     try {
-      return await this.#send(['EVALSHA', script.sha, '1', key, ...args]);
+      return await this.#send('EVALSHA', script.sha, key, args);
     } catch (error) {
       if (!String((error as { message?: unknown } | null)?.message).includes('NOSCRIPT')) throw error;
-      return this.#send(['EVAL', script.lua, '1', key, ...args]);
+      return this.#send('EVAL', script.lua, key, args);
     }
   }
 }
