@@ -84,24 +84,31 @@ function isNodeRedisCluster(client: unknown): client is NodeRedisClusterLike {
 export function commandsOf(client: unknown, option: string): Send {
   // ioredis puts its key prefix in front of a script's keys itself.
   if (isIoRedis(client)) return (command, script, key, args) => client.call(command, script, '1', key, ...args);
-  // Not read-only: a replica may lag behind the master's last write.
-  if (isNodeRedisCluster(client))
-    return (command, script, key, args) => client.sendCommand(key, false, [command, script, '1', key, ...args]);
-  if (isNodeRedis(client)) return (command, script, key, args) => client.sendCommand([command, script, '1', key, ...args]);
+  // node-redis sends a raw command as it is, without its key prefix: it goes in front here.
+  if (isNodeRedisCluster(client)) {
+    const prefix = keyPrefixOf(client);
+    // Not read-only: a replica may lag behind the master's last write.
+    return (command, script, key, args) => client.sendCommand(prefix + key, false, [command, script, '1', prefix + key, ...args]);
+  }
+  if (isNodeRedis(client)) {
+    const prefix = keyPrefixOf(client);
+    return (command, script, key, args) => client.sendCommand([command, script, '1', prefix + key, ...args]);
+  }
   throw new TypeError(
     `breakwater/redis: option "${option}" must be an ioredis or node-redis client; got ${client === null ? 'null' : typeof client}`,
   );
 }
 
 /**
- * The prefix an ioredis client puts in front of every key it sends (its `keyPrefix` option), `''` for
- * none. It applies to the keys of a script too, so the key the server sees (and names in change messages)
- * is this prefix followed by the store's key. Channels are not prefixed.
+ * The client's `keyPrefix` option, `''` for none: ioredis keeps it in `options` (a `Cluster` too, also when
+ * given in `redisOptions`), a node-redis client in `options`, a node-redis cluster in `_options`. The key the
+ * server sees (and names in change messages) is this prefix followed by the store's key. Channels are not prefixed.
  */
 export function keyPrefixOf(client: RedisClientLike): string {
-  const options = (client as { options?: unknown }).options;
+  const c = client as { options?: unknown; _options?: unknown };
+  const options = isObject(c.options) ? c.options : c._options;
   const prefix = isObject(options) ? options.keyPrefix : undefined;
-  // ioredis prefixes a key with any truthy keyPrefix, as a string.
+  // Both clients prefix a key with any truthy keyPrefix, as text.
   return prefix ? String(prefix) : '';
 }
 

@@ -256,6 +256,7 @@ describe.skipIf(!redisAvailable())('fleet mode on a real Redis Cluster (3 master
     const setUps = [
       ['ioredis, new Cluster(nodes, { keyPrefix })', 'ioredis', 'options'],
       ['ioredis, new Cluster(nodes, { redisOptions: { keyPrefix } })', 'ioredis', 'redisOptions'],
+      ['node-redis, createCluster({ rootNodes, keyPrefix })', 'node-redis', 'options'],
     ] as const;
     for (const [title, kind, via] of setUps) {
       it(`${title}: keys carry the prefix, and a change reaches another instance by message`, async () => {
@@ -278,6 +279,28 @@ describe.skipIf(!redisAvailable())('fleet mode on a real Redis Cluster (3 master
         await Promise.all([a.dispose(), b.dispose()]);
       });
     }
+
+    it('an ioredis Cluster and a node-redis cluster with the same keyPrefix share one breaker', async () => {
+      const io = await connect('ioredis', 'app:');
+      const nr = await connect('node-redis', 'app:');
+      const prefix = `kp-mixed-${++n}`;
+      const options = { name: 'api', failureThreshold: 1, recoveryTimeout: 60_000, clock: { now: () => 0 }, logger: quiet() };
+      const storeIo = new CountingStore({ client: io.client, subscriber: io.subscriber, prefix });
+      const storeNr = new CountingStore({ client: nr.client, subscriber: nr.subscriber, prefix });
+      const onIo = new CircuitBreaker({ ...options, store: storeIo });
+      const onNr = new CircuitBreaker({ ...options, store: storeNr });
+      expect(await subscribed(`${prefix}:changes`, 2)).toBe(true);
+      expect(await until(() => storeIo.reads === 1 && storeNr.reads === 1)).toBe(true);
+      await onNr.execute(fail).catch(() => {});
+      await onNr.flush();
+      expect(await until(() => onIo.state === 'open')).toBe(true);
+      onIo.close();
+      await onIo.flush();
+      expect(await until(() => onNr.state === 'closed')).toBe(true);
+      expect([storeIo.reads, storeNr.reads]).toEqual([1, 1]);
+      expect((await storedCircuit(`app:{${prefix}:api}`))?.[0]).toBe('closed');
+      await Promise.all([onIo.dispose(), onNr.dispose()]);
+    });
   });
 
   describe('the test cluster itself', () => {
