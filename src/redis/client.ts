@@ -167,7 +167,8 @@ function subscribeRetrying(client: object, subscribe: () => Promise<unknown>, la
     const once = (client as { once?: unknown }).once;
     if (typeof once !== 'function') throw error;
     return new Promise<unknown>((resolve, reject) => {
-      once.call(client, 'ready', () => {
+      // A node-redis cluster emits no `ready`: `connect` is its end of `connect()`.
+      once.call(client, isNodeRedisCluster(client) ? 'connect' : 'ready', () => {
         subscribe().then((value) => {
           late();
           resolve(value);

@@ -218,6 +218,35 @@ describe.skipIf(!redisAvailable())('fleet mode on a real Redis Cluster (3 master
         await Promise.all(pairs.flatMap(({ a, b }) => [a.dispose(), b.dispose()]));
       });
 
+      it('a store made before its subscriber is connected subscribes once it is, and hears changes by message', async () => {
+        const prefix = `${kind}-early-${++n}`;
+        let subscriber: Connections['subscriber'];
+        let connectSubscriber: () => Promise<unknown>;
+        if (kind === 'ioredis') {
+          // Without an offline queue, a SUBSCRIBE before the cluster is ready is refused.
+          const early = new Cluster([...cluster.nodes], { enableOfflineQueue: false });
+          expect(early.status).not.toBe('ready');
+          subscriber = early;
+          connectSubscriber = () => until(() => early.status === 'ready');
+          opened.push({ client: early, subscriber: early, close: async () => early.disconnect() });
+        } else {
+          const early = (B.client as ReturnType<typeof createCluster>).duplicate();
+          subscriber = early;
+          connectSubscriber = () => early.connect();
+          opened.push({ client: early, subscriber: early, close: async () => void (await early.close()) });
+        }
+        const options = { name: 'api', failureThreshold: 1, recoveryTimeout: 60_000, clock: { now: () => 0 }, logger: quiet() };
+        const b = new CircuitBreaker({ ...options, store: new RedisStore({ client: B.client, subscriber, prefix }) });
+        const a = new CircuitBreaker({ ...options, store: new RedisStore({ client: A.client, subscriber: A.subscriber, prefix }) });
+        expect(await subscribed(`${prefix}:changes`, 1)).toBe(true); // A's
+        await connectSubscriber();
+        expect(await subscribed(`${prefix}:changes`, 2)).toBe(true);
+        await a.execute(fail).catch(() => {});
+        await a.flush();
+        expect(await until(() => b.state === 'open')).toBe(true);
+        await Promise.all([a.dispose(), b.dispose()]);
+      });
+
       it('one probe in the whole fleet while half-open: the other instance is refused until it settles', async () => {
         const prefix = `${kind}-probe-${++n}`;
         // Real clocks: the recovery time runs on the cluster's clock.
