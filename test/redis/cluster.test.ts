@@ -2,6 +2,7 @@
 // between instances, breakers whose keys live on different masters, an empty script cache, a client key prefix, and one
 // probe fleet-wide.
 
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import { createCluster } from 'redis';
@@ -65,18 +66,22 @@ describe.skipIf(!redisAvailable())('fleet mode on a real Redis Cluster (3 master
   async function connect(kind: Kind, keyPrefix?: string, via: 'options' | 'redisOptions' = 'options'): Promise<Connections> {
     let connections: Connections;
     if (kind === 'ioredis') {
-      const options = keyPrefix === undefined ? {} : via === 'options' ? { keyPrefix } : { redisOptions: { keyPrefix } };
-      const client = new Cluster([...cluster.nodes], options);
+      const prefixed = keyPrefix === undefined ? {} : via === 'options' ? { keyPrefix } : { redisOptions: { keyPrefix } };
+      const client = new Cluster([...cluster.nodes], { enableOfflineQueue: false, ...prefixed });
       const subscriber = client.duplicate();
-      if (!(await until(() => client.status === 'ready' && subscriber.status === 'ready'))) throw new Error('ioredis Cluster not ready');
+      client.on('error', () => {});
+      subscriber.on('error', () => {});
+      await Promise.all([once(client, 'ready'), once(subscriber, 'ready')]);
       connections = { client, subscriber, close: async () => void (await Promise.all([client.quit(), subscriber.quit()])) };
     } else {
       const client = createCluster({
         rootNodes: cluster.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
         ...(keyPrefix === undefined ? {} : { keyPrefix }),
       });
+      client.on('error', () => {});
       await client.connect();
       const subscriber = client.duplicate();
+      subscriber.on('error', () => {});
       await subscriber.connect();
       connections = { client, subscriber, close: async () => void (await Promise.all([client.close(), subscriber.close()])) };
     }
