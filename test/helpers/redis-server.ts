@@ -66,7 +66,7 @@ const cli = (port: number, ...args: string[]): string =>
     .stdout?.toString()
     .trim() ?? '';
 
-async function waitFor(check: () => boolean, what: string, ms = 2_000): Promise<void> {
+async function waitFor(check: () => boolean, what: string, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error(`${what}: not in ${ms} ms`);
@@ -180,7 +180,8 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     try {
       await waitFor(() => !pids.some((pid) => pid > 0 && processAlive(pid)), 'cluster nodes did not exit', 5_000);
     } finally {
-      for (const s of servers) s.kill();
+      // Only a node that ignored SHUTDOWN is still running by now (its pid is still its own).
+      for (const pid of pids) if (pid > 0 && processAlive(pid)) process.kill(pid, 'SIGKILL');
       rmSync(root, { recursive: true, force: true });
     }
   };
