@@ -1,10 +1,11 @@
 /**
  * One small surface over the two Redis clients we support, told apart by shape:
- * ioredis (`call(command, ...args)`, `subscribe(channel)` + `'message'` events) and
- * node-redis (`sendCommand(args)`, `subscribe(channel, listener)`).
+ * ioredis, its `Redis` or its `Cluster` (`call(command, ...args)`, `subscribe(channel)` + `'message'` events), and
+ * node-redis (`subscribe(channel, listener)`): a client (`sendCommand(args)`) or a cluster
+ * (`sendCommand(firstKey, isReadonly, args)`, which routes the command by `firstKey`).
  */
 
-/** The shape of an ioredis client that we use. */
+/** The shape of an ioredis client (`Redis` or `Cluster`) that we use. */
 export interface IoRedisLike {
   /** Sends one command with its arguments; resolves with the reply. */
   call(command: string, ...args: string[]): Promise<unknown>;
@@ -16,10 +17,18 @@ export interface NodeRedisLike {
   sendCommand(args: string[]): Promise<unknown>;
 }
 
-/** An ioredis or node-redis client. */
-export type RedisClientLike = IoRedisLike | NodeRedisLike;
+/** The shape of a node-redis cluster client (`createCluster`) that we use. */
+export interface NodeRedisClusterLike {
+  /** Sends one command (`[name, ...args]`) to the node serving `firstKey`; resolves with the reply. */
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  /** The connection to one node: only a cluster has it, which tells it apart from a client. */
+  nodeClient(node: never): Promise<unknown>;
+}
 
-/** An ioredis connection used for subscriptions. */
+/** An ioredis client or cluster, or a node-redis client or cluster. */
+export type RedisClientLike = IoRedisLike | NodeRedisLike | NodeRedisClusterLike;
+
+/** An ioredis connection (`Redis` or `Cluster`) used for subscriptions. */
 export interface IoRedisSubscriberLike {
   /** Subscribes to channels; messages arrive as `'message'` events. */
   subscribe(...channels: string[]): Promise<unknown>;
@@ -27,7 +36,7 @@ export interface IoRedisSubscriberLike {
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
 }
 
-/** A node-redis connection used for subscriptions. */
+/** A node-redis connection (client or cluster) used for subscriptions. */
 export interface NodeRedisSubscriberLike {
   /** Subscribes to a channel; `listener` receives its messages. */
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
@@ -36,8 +45,11 @@ export interface NodeRedisSubscriberLike {
 /** A dedicated ioredis or node-redis connection for change messages. */
 export type RedisSubscriberLike = IoRedisSubscriberLike | NodeRedisSubscriberLike;
 
-/** Sends one command and returns its reply. */
-export type Send = (args: string[]) => Promise<unknown>;
+/**
+ * Runs a script (`EVALSHA sha` or `EVAL lua`) on one key, named as the store names it (the client's key prefix,
+ * if any, goes in front of it on the server), with `args`; resolves with the reply.
+ */
+export type Send = (command: 'EVALSHA' | 'EVAL', script: string, key: string, args: readonly string[]) => Promise<unknown>;
 
 /** A subscription of one store to the change channel. */
 export interface Subscription {
@@ -64,24 +76,39 @@ function isNodeRedis(client: unknown): client is NodeRedisLike & NodeRedisSubscr
   return isObject(client) && typeof client.sendCommand === 'function' && typeof client.call !== 'function';
 }
 
-/** The command function of `client`; a `TypeError` naming `option` for anything else. */
+function isNodeRedisCluster(client: unknown): client is NodeRedisClusterLike {
+  return isNodeRedis(client) && typeof (client as { nodeClient?: unknown }).nodeClient === 'function';
+}
+
+/** The script function of `client`; a `TypeError` naming `option` for anything else. */
 export function commandsOf(client: unknown, option: string): Send {
-  if (isIoRedis(client)) return (args) => client.call(args[0] as string, ...args.slice(1));
-  if (isNodeRedis(client)) return (args) => client.sendCommand(args);
+  // ioredis puts its key prefix in front of a script's keys itself.
+  if (isIoRedis(client)) return (command, script, key, args) => client.call(command, script, '1', key, ...args);
+  // node-redis sends a raw command as it is, without its key prefix: it goes in front here.
+  if (isNodeRedisCluster(client)) {
+    const prefix = keyPrefixOf(client);
+    // Not read-only: a replica may lag behind the master's last write.
+    return (command, script, key, args) => client.sendCommand(prefix + key, false, [command, script, '1', prefix + key, ...args]);
+  }
+  if (isNodeRedis(client)) {
+    const prefix = keyPrefixOf(client);
+    return (command, script, key, args) => client.sendCommand([command, script, '1', prefix + key, ...args]);
+  }
   throw new TypeError(
     `breakwater/redis: option "${option}" must be an ioredis or node-redis client; got ${client === null ? 'null' : typeof client}`,
   );
 }
 
 /**
- * The prefix an ioredis client puts in front of every key it sends (its `keyPrefix` option), `''` for
- * none. It applies to the keys of a script too, so the key the server sees (and names in change messages)
- * is this prefix followed by the store's key. Channels are not prefixed.
+ * The client's `keyPrefix` option, `''` for none: ioredis keeps it in `options` (a `Cluster` too, also when
+ * given in `redisOptions`), a node-redis client in `options`, a node-redis cluster in `_options`. The key the
+ * server sees (and names in change messages) is this prefix followed by the store's key. Channels are not prefixed.
  */
 export function keyPrefixOf(client: RedisClientLike): string {
-  const options = (client as { options?: unknown }).options;
+  const c = client as { options?: unknown; _options?: unknown };
+  const options = isObject(c.options) ? c.options : c._options;
   const prefix = isObject(options) ? options.keyPrefix : undefined;
-  // ioredis prefixes a key with any truthy keyPrefix, as a string.
+  // Both clients prefix a key with any truthy keyPrefix, as text.
   return prefix ? String(prefix) : '';
 }
 
@@ -140,7 +167,8 @@ function subscribeRetrying(client: object, subscribe: () => Promise<unknown>, la
     const once = (client as { once?: unknown }).once;
     if (typeof once !== 'function') throw error;
     return new Promise<unknown>((resolve, reject) => {
-      once.call(client, 'ready', () => {
+      // A node-redis cluster emits no `ready`: `connect` is its end of `connect()`.
+      once.call(client, isNodeRedisCluster(client) ? 'connect' : 'ready', () => {
         subscribe().then((value) => {
           late();
           resolve(value);

@@ -9,6 +9,7 @@ export { SharedStore } from 'breakwater/fleet';
 export type {
   IoRedisLike,
   IoRedisSubscriberLike,
+  NodeRedisClusterLike,
   NodeRedisLike,
   NodeRedisSubscriberLike,
   RedisClientLike,

@@ -14,14 +14,15 @@ import { COMPARE_AND_SET, READ, type Script } from './scripts.js';
 /** Options of `RedisStore`. */
 export interface RedisStoreOptions {
   /**
-   * An ioredis or node-redis client the app already has (connected). An ioredis `keyPrefix` comes in
-   * front of every key (`keyPrefix{prefix:name}`), not of the channel.
+   * An ioredis or node-redis client the app already has (connected): one connection (`new Redis()`,
+   * `createClient()`) or a Redis Cluster (`new Cluster()`, `createCluster()`). The client's `keyPrefix`
+   * (either library) comes in front of every key (`keyPrefix{prefix:name}`), not of the channel.
    */
   readonly client: RedisClientLike;
   /**
    * A second, dedicated connection for change messages (ioredis: `client.duplicate()`;
-   * node-redis: `await client.duplicate().connect()`). Without it, instances re-read the
-   * shared state at most once per `syncInterval` while they have calls.
+   * node-redis: `await client.duplicate().connect()`; the same for a cluster). Without it, instances
+   * re-read the shared state at most once per `syncInterval` while they have calls.
    */
   readonly subscriber?: RedisSubscriberLike;
   /** Prefix of the keys and the change channel (default `'breakwater'`). Keys are `{prefix:name}`. */
@@ -103,7 +104,7 @@ export class RedisStore extends SharedStore {
   readonly #prefix: string;
   readonly #channel: string;
   readonly #ttl: number;
-  /** The client's own key prefix (ioredis `keyPrefix`), which the server's keys and the messages carry. */
+  /** The client's own key prefix (its `keyPrefix`), which the server's keys and the messages carry. */
   readonly #keyPrefix: string;
   /** Listeners by key as the server sees it; the channel is subscribed once, on the first listener. */
   readonly #listeners = new Map<string, { readonly name: string; readonly set: Set<(record: SharedRecord) => void> }>();
@@ -133,7 +134,7 @@ export class RedisStore extends SharedStore {
 
   /**
    * The Redis key of breaker `name`: the whole key is the hash tag, so it maps to one slot. A client's
-   * key prefix (ioredis `keyPrefix`) comes in front of it on the server.
+   * key prefix (its `keyPrefix`) comes in front of it on the server.
    */
   key(name: string): string {
     return `{${this.#prefix}:${name}}`;
@@ -253,10 +254,10 @@ export class RedisStore extends SharedStore {
   /** EVALSHA, and EVAL when the server does not know the script yet (a restart, SCRIPT FLUSH, a new node). */
   async #eval(script: Script, key: string, args: string[]): Promise<unknown> {
     try {
-      return await this.#send(['EVALSHA', script.sha, '1', key, ...args]);
+      return await this.#send('EVALSHA', script.sha, key, args);
     } catch (error) {
       if (!String((error as { message?: unknown } | null)?.message).includes('NOSCRIPT')) throw error;
-      return this.#send(['EVAL', script.lua, '1', key, ...args]);
+      return this.#send('EVAL', script.lua, key, args);
     }
   }
 }

@@ -83,7 +83,7 @@ describe('fleet: one breaker shared by every instance (README:181-197, fleet.md:
   });
 });
 
-describe('fleet.md "Stores of your own" (fleet.md:262-276)', () => {
+describe('fleet.md "Stores of your own" (fleet.md:306-320)', () => {
   it('a subclass written as shown carries a fleet', async () => {
     const rows = new Map<string, { version: string } & SharedWrite>();
     let v = 0;

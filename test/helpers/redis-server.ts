@@ -1,6 +1,6 @@
-// Starts a private redis-server on a free port for one test file, and stops it.
+// Starts a private redis-server (or a 3-master Redis Cluster) on free ports for one test file, and stops it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,64 +29,88 @@ export function redisAvailable(): boolean {
   return found;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether `port` can be listened on now; `0` asks the system for one. Resolves with the port, or 0 when taken. */
+function listenable(port: number): Promise<number> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => resolve(0));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
     });
   });
 }
 
-async function waitUntilReady(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (
-      spawnSync('redis-cli', ['-p', String(port), 'ping'])
-        .stdout?.toString()
-        .trim() === 'PONG'
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`redis-server on port ${port} did not start`);
+export async function freePort(): Promise<number> {
+  const port = await listenable(0);
+  if (port === 0) throw new Error('no free port');
+  return port;
 }
 
-/** `extraArgs`: more server options (`--enable-debug-command yes` for DEBUG SLEEP, say). */
-export async function startRedis(extraArgs: readonly string[] = []): Promise<RedisServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'breakwater-redis-'));
+/** The cluster bus of a cluster node listens on its port + 10000. */
+const BUS_OFFSET = 10_000;
+
+/** A free port whose cluster bus port is free too. */
+async function freeClusterPort(taken: ReadonlySet<number>): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const port = await freePort();
+    const bus = port + BUS_OFFSET;
+    if (bus > 65_535 || taken.has(port) || taken.has(bus)) continue;
+    if ((await listenable(bus)) === bus) return port;
+  }
+  throw new Error('no free port with a free cluster bus port');
+}
+
+const cli = (port: number, ...args: string[]): string =>
+  spawnSync('redis-cli', ['-p', String(port), ...args])
+    .stdout?.toString()
+    .trim() ?? '';
+
+async function waitFor(check: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`${what}: not in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** One redis-server process on `port`, its files in `dir`. */
+function serverIn(dir: string, port: number, extraArgs: readonly string[]) {
   const pidfile = join(dir, 'redis.pid');
-  const start = async () => {
-    execFileSync(BIN, [
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'yes',
-      '--pidfile',
-      pidfile,
-      '--logfile',
-      join(dir, 'redis.log'),
-      '--dir',
-      dir,
-      ...extraArgs,
-    ]);
-    await waitUntilReady(port);
-  };
-  await start();
   const pid = () => Number(readFileSync(pidfile, 'utf8').trim());
   return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
     pid,
-    start,
+    async start() {
+      execFileSync(BIN, [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'yes',
+        '--pidfile',
+        pidfile,
+        '--logfile',
+        join(dir, 'redis.log'),
+        '--dir',
+        dir,
+        ...extraArgs,
+      ]);
+      await waitFor(() => cli(port, 'ping') === 'PONG', `redis-server on port ${port} did not start`);
+    },
     kill() {
       try {
         process.kill(pid(), 'SIGKILL');
@@ -95,14 +119,109 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Red
       }
       rmSync(pidfile, { force: true });
     },
-    stop() {
+    /** Shuts it down; returns the process id it had (0 if none), to check that it is gone. */
+    shutdown(): number {
+      let id = 0;
       try {
-        process.kill(pid(), 'SIGCONT');
+        id = pid();
+        process.kill(id, 'SIGCONT');
       } catch {
         // not running
       }
-      spawnSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave']);
+      cli(port, 'shutdown', 'nosave');
+      return id;
+    },
+  };
+}
+
+/** `extraArgs`: more server options (`--enable-debug-command yes` for DEBUG SLEEP, say). */
+export async function startRedis(extraArgs: readonly string[] = []): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'breakwater-redis-'));
+  const server = serverIn(dir, port, extraArgs);
+  await server.start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    pid: server.pid,
+    start: server.start,
+    kill: server.kill,
+    stop() {
+      server.shutdown();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface RedisCluster {
+  /** The masters' ports, in the order they were started. */
+  readonly ports: readonly number[];
+  /** `{ host, port }` of every master, for a cluster client's start-up nodes. */
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  /** The directory that holds every node's files (its cluster config file, log and pid file). */
+  readonly dir: string;
+  /** The nodes' process ids. */
+  pids(): number[];
+  /** Stops every node and waits for its process to end; removes the files. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of `masters` masters without replicas, each slot served; resolves once every node reports
+ * `cluster_state:ok`. Stopped by `stop()`, or at once if it fails to form.
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const root = mkdtempSync(join(tmpdir(), 'breakwater-cluster-'));
+  const ports: number[] = [];
+  const servers: ReturnType<typeof serverIn>[] = [];
+  const taken = new Set<number>();
+  const stop = async () => {
+    const pids = servers.map((s) => s.shutdown());
+    try {
+      await waitFor(() => !pids.some((pid) => pid > 0 && processAlive(pid)), 'cluster nodes did not exit', 5_000);
+    } finally {
+      // Only a node that ignored SHUTDOWN is still running by now (its pid is still its own).
+      for (const pid of pids) if (pid > 0 && processAlive(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(root, { recursive: true, force: true });
+    }
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freeClusterPort(taken);
+      taken.add(port).add(port + BUS_OFFSET);
+      const dir = join(root, String(port));
+      mkdirSync(dir);
+      const server = serverIn(dir, port, [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, 'nodes.conf'),
+        '--cluster-node-timeout',
+        '5000',
+      ]);
+      servers.push(server);
+      await server.start();
+      ports.push(port);
+    }
+    const created = spawnSync('redis-cli', [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
+    const ok = (port: number) => {
+      const info = cli(port, 'cluster', 'info');
+      return (
+        info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384') && info.includes(`cluster_known_nodes:${masters}`)
+      );
+    };
+    await waitFor(() => ports.every(ok), 'the cluster did not reach cluster_state:ok', 10_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { ports, nodes: ports.map((port) => ({ host: '127.0.0.1', port })), dir: root, pids: () => servers.map((s) => s.pid()), stop };
 }

@@ -110,6 +110,35 @@ describe.skipIf(!redisAvailable())('RedisStore records on a real Redis', () => {
     });
   });
 
+  describe('a node-redis client with keyPrefix (node-redis sends raw commands without it: the store puts it in front)', () => {
+    it('keys carry the prefix, a change reaches another instance by message, and an ioredis client with the same prefix shares the breaker', async () => {
+      const nrPrefixed = createClient({ url: server.url, keyPrefix: 'app:' });
+      await nrPrefixed.connect();
+      const nrPrefixedSub = nrPrefixed.duplicate();
+      await nrPrefixedSub.connect();
+      try {
+        const options = { name: 'nkp', failureThreshold: 1, recoveryTimeout: 60_000, clock: { now: () => 0 }, logger: quiet() };
+        const onNr = new CountingStore({ client: nrPrefixed, subscriber: nrPrefixedSub });
+        const onIo = new CountingStore({ client: prefixed, subscriber: prefixedSub });
+        const a = new CircuitBreaker({ ...options, store: new RedisStore({ client: nrPrefixed, subscriber: nrPrefixedSub }) });
+        const b = new CircuitBreaker({ ...options, store: onNr });
+        const c = new CircuitBreaker({ ...options, store: onIo });
+        await subscribers('breakwater:changes', 2);
+        await until(() => onNr.reads === 1 && onIo.reads === 1);
+        await a.execute(fail).catch(() => {});
+        await a.flush();
+        expect(await io.exists('app:{breakwater:nkp}', '{breakwater:nkp}')).toBe(1);
+        expect(JSON.parse((await io.hget('app:{breakwater:nkp}', 'c')) ?? 'null')?.[0]).toBe('open');
+        // Neither b nor c makes a call, and their clocks never reach a re-read: only the message can open them.
+        await until(() => b.state === 'open' && c.state === 'open', 1_000);
+        expect([onNr.reads, onIo.reads]).toEqual([1, 1]);
+        await Promise.all([a.dispose(), b.dispose(), c.dispose()]);
+      } finally {
+        await Promise.all([nrPrefixed.quit(), nrPrefixedSub.quit()]);
+      }
+    });
+  });
+
   describe('a record whose version is not one the store writes', () => {
     const bad = ['abc', '', '1.5', '-3', '007', '0', '1e5', ' 12', '99999999999999999999'];
 

@@ -286,6 +286,23 @@ describe('RedisStore replies and listeners', () => {
     expect(seen).toEqual(['6']);
   });
 
+  it('node-redis cluster shape: each command is routed by the breaker key, to the master (not read-only)', async () => {
+    const sent: unknown[][] = [];
+    const client = {
+      nodeClient: async () => null,
+      sendCommand: async (firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]) => {
+        sent.push([firstKey, isReadonly, ...args.slice(0, 4)]);
+        return args[0] === 'EVALSHA' ? Promise.reject(new Error('NOSCRIPT No matching script')) : [1700000000, 0, '', '', '', '', '', ''];
+      },
+    };
+    const store = new RedisStore({ client, prefix: 'c' });
+    await store.read('api');
+    expect(sent).toEqual([
+      ['{c:api}', false, 'EVALSHA', READ.sha, '1', '{c:api}'],
+      ['{c:api}', false, 'EVAL', READ.lua, '1', '{c:api}'],
+    ]);
+  });
+
   it('reads numbers and nulls in replies as text', async () => {
     const client = { sendCommand: async () => [1700000000, 5, null, undefined, 'c', 't', 's', 7] };
     const r = await new RedisStore({ client }).read('x');
