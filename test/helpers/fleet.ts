@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 export interface Upstream {
   readonly url: string;
-  /** Arrival times (Date.now()) of every request. */
+  /** When each request was sent (its `x-sent-at` header; its arrival without one), in arrival order. */
   readonly hits: number[];
   /** 'fail' answers 500, 'ok' answers 200. */
   mode: 'fail' | 'ok';
@@ -15,8 +15,10 @@ export interface Upstream {
 export async function startUpstream(): Promise<Upstream> {
   const hits: number[] = [];
   const state = { mode: 'fail' as 'fail' | 'ok' };
-  const server: Server = createServer((_req, res) => {
-    hits.push(Date.now());
+  const server: Server = createServer((req, res) => {
+    // When the caller sent it (same machine, same clock): a call sent before the fleet knew may arrive late.
+    const sent = Number(req.headers['x-sent-at']);
+    hits.push(Number.isFinite(sent) && sent > 0 ? sent : Date.now());
     res.statusCode = state.mode === 'ok' ? 200 : 500;
     res.end(state.mode);
   });

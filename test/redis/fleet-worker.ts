@@ -65,7 +65,7 @@ async function loop(): Promise<void> {
     stats.calls++;
     try {
       const res = await breaker.execute(async ({ signal }) => {
-        const r = await fetch(upstream, { signal });
+        const r = await fetch(upstream, { signal, headers: { 'x-sent-at': String(Date.now()) } });
         await r.arrayBuffer();
         return r;
       });
