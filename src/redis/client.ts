@@ -158,24 +158,50 @@ function reconnectsOf(client: object, connectedNow: boolean): Set<() => void> | 
   return hub;
 }
 
+/** A subscription that may be waiting for its connection. */
+interface Retrying {
+  /** Settles with the first SUBSCRIBE that succeeds; rejects only when no retry can come. */
+  readonly ready: Promise<unknown>;
+  /** Gives up a retry still waiting (the store has no breaker left): nothing subscribes later, nothing is re-read. */
+  cancel(): void;
+}
+
+type Emitter = { once?: unknown; off?: unknown; removeListener?: unknown };
+
 /**
  * Subscribes; if that fails (a connection not up yet, without an offline queue), subscribes again when the
- * connection is ready and then calls `late`: nothing was heard until then. Rejects only when no retry can come.
+ * connection is ready and then calls `late`: nothing was heard until then. `undo` takes back a retry that
+ * succeeded after `cancel()`.
  */
-function subscribeRetrying(client: object, subscribe: () => Promise<unknown>, late: () => void): Promise<unknown> {
-  return subscribe().catch((error: unknown) => {
-    const once = (client as { once?: unknown }).once;
-    if (typeof once !== 'function') throw error;
+function subscribeRetrying(client: object, subscribe: () => Promise<unknown>, late: () => void, undo?: () => void): Retrying {
+  const events = client as Emitter;
+  // A node-redis cluster emits no `ready`: `connect` is its end of `connect()`.
+  const event = isNodeRedisCluster(client) ? 'connect' : 'ready';
+  let cancelled = false;
+  let waiting: (() => void) | undefined;
+  const ready = subscribe().catch((error: unknown) => {
+    if (typeof events.once !== 'function' || cancelled) throw error;
     return new Promise<unknown>((resolve, reject) => {
-      // A node-redis cluster emits no `ready`: `connect` is its end of `connect()`.
-      once.call(client, isNodeRedisCluster(client) ? 'connect' : 'ready', () => {
+      waiting = () => {
+        waiting = undefined;
         subscribe().then((value) => {
+          if (cancelled) return undo?.();
           late();
           resolve(value);
         }, reject);
-      });
+      };
+      (events.once as (event: string, listener: () => void) => unknown).call(client, event, waiting);
     });
   });
+  return {
+    ready,
+    cancel: () => {
+      cancelled = true;
+      const off = typeof events.off === 'function' ? events.off : events.removeListener;
+      if (waiting !== undefined && typeof off === 'function') off.call(client, event, waiting);
+      waiting = undefined;
+    },
+  };
 }
 
 /** The subscribe function of a dedicated subscriber connection. */
@@ -194,12 +220,14 @@ export function subscriptionsOf(client: unknown, option: string): Subscribe {
       const reconnects = reconnectsOf(client, (client as { status?: unknown }).status === 'ready');
       reconnects?.add(reconnect);
       let stopped = false;
+      const retrying = subscribeRetrying(client, () => client.subscribe(channel), onReconnect);
       return {
-        ready: subscribeRetrying(client, () => client.subscribe(channel), onReconnect),
+        ready: retrying.ready,
         stop: () => {
           // Once: a later subscription of the same channel may own the handler set by then.
           if (stopped) return;
           stopped = true;
+          retrying.cancel();
           handlers.delete(onMessage);
           if (handlers.size === 0 && dispatch.channels.get(channel) === handlers) dispatch.channels.delete(channel);
           reconnects?.delete(reconnect);
@@ -210,17 +238,21 @@ export function subscriptionsOf(client: unknown, option: string): Subscribe {
   if (isNodeRedis(client) && typeof client.subscribe === 'function') {
     return (channel, onMessage, onReconnect) => {
       const listener = (message: string) => onMessage(message);
-      const ready = subscribeRetrying(client, () => client.subscribe(channel, listener), onReconnect);
+      const unsubscribe = () => {
+        const c = client as unknown as { unsubscribe?: (channel: string, listener: (message: string) => void) => Promise<unknown> };
+        // Unsubscribing is tidying up: a connection already closed has nothing left to unsubscribe.
+        if (typeof c.unsubscribe === 'function') Promise.resolve(c.unsubscribe(channel, listener)).then(undefined, () => {});
+      };
+      const retrying = subscribeRetrying(client, () => client.subscribe(channel, listener), onReconnect, unsubscribe);
       // node-redis subscribes its channels again on reconnection and emits `ready`.
       const reconnect = () => onReconnect();
       const reconnects = reconnectsOf(client, (client as { isReady?: unknown }).isReady === true);
       reconnects?.add(reconnect);
       return {
-        ready,
+        ready: retrying.ready,
         stop: () => {
-          const c = client as unknown as { unsubscribe?: (channel: string, listener: (message: string) => void) => Promise<unknown> };
-          // Unsubscribing is tidying up: a connection already closed has nothing left to unsubscribe.
-          if (typeof c.unsubscribe === 'function') Promise.resolve(c.unsubscribe(channel, listener)).then(undefined, () => {});
+          retrying.cancel();
+          unsubscribe();
           reconnects?.delete(reconnect);
         },
       };

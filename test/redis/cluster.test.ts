@@ -10,18 +10,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker, CircuitOpenError, type SharedRecord, type StateChangeEvent } from '../../src/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/redis/index.js';
 import { COMPARE_AND_SET, READ } from '../../src/redis/scripts.js';
+import { quiet } from '../helpers/fleet-fixtures.js';
+import { sleep, until } from '../helpers/real-time.js';
 import { type RedisCluster, redisAvailable, startRedisCluster } from '../helpers/redis-server.js';
 
-const quiet = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const until = async (check: () => boolean | Promise<boolean>, ms = 3_000) => {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) return false;
-    await sleep(5);
-  }
-  return true;
-};
 const fail = () => Promise.reject(new Error('upstream down'));
 const transitions = (events: StateChangeEvent[]) => events.map((e) => `${e.from}>${e.to}`);
 

@@ -4,18 +4,10 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
+import { quiet } from '../helpers/fleet-fixtures.js';
+import { sleep, until } from '../helpers/real-time.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
-const quiet = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const until = async (check: () => boolean | Promise<boolean>, ms = 2_000) => {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) return false;
-    await sleep(5);
-  }
-  return true;
-};
 const fail = () => Promise.reject(new Error('upstream down'));
 const ok = () => Promise.resolve('ok');
 

@@ -4,18 +4,10 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SharedRecord } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
+import { sleep, until } from '../helpers/real-time.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 const available = redisAvailable();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const until = async (check: () => boolean, ms = 1_000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) return false;
-    await sleep(5);
-  }
-  return true;
-};
 const write = (writer: string) => ({
   circuit: '["closed",0,"initial",0,0,0,0,0,0]',
   tracker: '{"kind":"consecutive","failures":0}',

@@ -5,16 +5,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker, type SharedRecord, type StateChangeEvent } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { COMPARE_AND_SET, READ } from '../../src/redis/scripts.js';
+import { untilOrThrow as until } from '../helpers/real-time.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 const available = redisAvailable();
-const until = async (check: () => boolean, ms = 2_000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 const write = (circuit = '["closed",0,"initial",0,0,0,0,0,0]') => ({
   circuit,
