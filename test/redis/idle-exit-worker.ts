@@ -1,0 +1,76 @@
+// A process with fleet breakers on a real Redis: calls (successes, failures that open the circuit, a probe), then
+// idle, then it closes its Redis connections and returns. It must then exit on its own. Reports on stdout.
+import { createHook } from 'node:async_hooks';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
+import { RedisStore } from '../../src/redis/index.js';
+
+const live = new Map<number, string>();
+let created = 0;
+createHook({
+  init(id, type) {
+    // Only the library's own timers (the Redis clients keep theirs, AbortSignal.timeout ones included).
+    if (type !== 'Timeout') return;
+    const stack = new Error().stack ?? '';
+    if (!/\/src\/[^:]*\.ts/.test(stack)) return;
+    created++;
+    live.set(id, stack.split('\n').slice(5, 9).join(' | '));
+  },
+  destroy(id) {
+    live.delete(id);
+  },
+}).enable();
+
+const port = Number(process.env.REDIS_PORT);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const report = (what: string, data: unknown) => process.stdout.write(`${JSON.stringify({ what, data })}\n`);
+const silent = { info() {}, warn() {}, error() {} };
+
+let store: RedisStore;
+let close: () => Promise<unknown>;
+if (process.env.CLIENT === 'ioredis') {
+  const client = new Redis({ port, host: '127.0.0.1' });
+  const sub = client.duplicate();
+  await Promise.all([client, sub].map((c) => new Promise((r) => c.once('ready', r))));
+  store = new RedisStore({ client, subscriber: sub, prefix: `idle-${process.pid}` });
+  close = () => Promise.all([client.quit(), sub.quit()]);
+} else {
+  const client = createClient({ url: `redis://127.0.0.1:${port}` });
+  await client.connect();
+  const sub = client.duplicate();
+  await sub.connect();
+  store = new RedisStore({ client, subscriber: sub, prefix: `idle-${process.pid}` });
+  close = () => Promise.all([client.quit(), sub.quit()]);
+}
+
+const options = { store, failureThreshold: 2, recoveryTimeout: 100, logger: silent };
+const breaker = new CircuitBreaker({ name: 'api', ...options });
+const registry = new BreakerRegistry({ defaults: options, maxSize: 3 });
+const fail = () => Promise.reject(new Error('down'));
+const ok = () => Promise.resolve('ok');
+for (let i = 0; i < 50; i++) {
+  await breaker.execute(i % 10 < 3 ? fail : ok).catch(() => {});
+  await registry
+    .get(`k${i % 7}`)
+    .execute(i % 4 === 0 ? fail : ok)
+    .catch(() => {});
+}
+await sleep(150);
+await breaker.execute(ok).catch(() => {}); // the probe
+await breaker.flush();
+await sleep(300); // idle
+report('idle', {
+  state: breaker.state,
+  created,
+  timers: live.size,
+  resources: process.getActiveResourcesInfo(),
+  where: process.env.DEBUG_TIMERS ? [...live.values()] : undefined,
+});
+if (process.env.DISPOSE === '1') {
+  registry.clear();
+  await breaker.dispose();
+}
+await close();
+await sleep(50);
+report('closed', { timers: live.size, resources: process.getActiveResourcesInfo() });

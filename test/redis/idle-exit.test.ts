@@ -1,0 +1,56 @@
+// An idle fleet breaker holds no timer and keeps no process alive: a process that made its calls, went idle and
+// closed its Redis connections exits on its own (with or without dispose()).
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
+
+const worker = fileURLToPath(new URL('./idle-exit-worker.ts', import.meta.url));
+
+function run(
+  env: Record<string, string>,
+): Promise<{ exited: boolean; code: number | null; lines: Array<{ what: string; data: { created?: number; timers?: number } }> }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', worker], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const parse = () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve({ exited: false, code: null, lines: parse() });
+    }, 15_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ exited: true, code, lines: parse() });
+    });
+  });
+}
+
+describe.skipIf(!redisAvailable())('an idle fleet process exits on its own', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(() => server?.stop());
+
+  for (const client of ['ioredis', 'node-redis']) {
+    for (const dispose of ['0', '1']) {
+      it(`${client}, dispose ${dispose === '1' ? 'called' : 'not called'}: no timer while idle, exits after closing its clients`, async () => {
+        const r = await run({ REDIS_PORT: String(server.port), CLIENT: client, DISPOSE: dispose });
+        const idle = r.lines.find((l) => l.what === 'idle')?.data;
+        const closed = r.lines.find((l) => l.what === 'closed')?.data;
+        expect(idle?.created).toBeGreaterThan(0); // the library's timers were seen (store calls)
+        expect(idle?.timers).toBe(0);
+        expect(closed?.timers).toBe(0);
+        expect({ exited: r.exited, code: r.code }).toEqual({ exited: true, code: 0 });
+      }, 30_000);
+    }
+  }
+});
