@@ -9,6 +9,7 @@ const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const peers = ['prom-client@15.1.3', '@opentelemetry/api@1.10.0'];
 
 const esm = `
+import { createRequire } from 'node:module';
 import { BreakerRegistry, CircuitBreaker, CircuitOpenError } from 'breakwater';
 import { createBreakerFetch } from 'breakwater/fetch';
 import { instrumentOpenTelemetry } from 'breakwater/opentelemetry';
@@ -35,6 +36,14 @@ if ((await shared.execute(() => 42)) !== 42) throw new Error('a store fault reac
 await shared.flush();
 await new Promise((resolve) => setTimeout(resolve, 10));
 if (faults.join() !== 'breaker.storeError') throw new Error('store fault not reported once: ' + faults);
+// The CommonJS build loaded next to the ESM one (a CommonJS dependency requiring breakwater): two copies of the
+// classes, and instanceof still holds across them.
+const commonjs = createRequire(import.meta.url)('breakwater');
+if (commonjs.CircuitOpenError === CircuitOpenError) throw new Error('expected a second copy');
+const other = new commonjs.CircuitBreaker({ failureThreshold: 1 });
+await other.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+const otherError = await other.execute(() => 1).catch((e) => e);
+if (!(otherError instanceof CircuitOpenError) || !(error instanceof commonjs.CircuitOpenError)) throw new Error('instanceof fails across copies');
 console.log('esm ok', breaker.state, shared.state);
 `;
 

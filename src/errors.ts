@@ -1,4 +1,18 @@
 /**
+ * An app may load two copies of breakwater at once: its ESM build and its CommonJS build (an ESM app using a
+ * CommonJS library that requires breakwater, say). Each copy has its own classes, so `instanceof` would fail
+ * across them; a brand shared through the global symbol registry makes it hold.
+ */
+const OPEN_BRAND = Symbol.for('breakwater.CircuitOpenError');
+const TIMEOUT_BRAND = Symbol.for('breakwater.TimeoutError');
+
+/** `value instanceof target`: by brand for breakwater's own class, by prototype for a subclass of it. */
+function isBranded(target: unknown, own: unknown, brand: symbol, value: unknown): boolean {
+  if (target !== own) return Function.prototype[Symbol.hasInstance].call(target, value);
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
+/**
  * Thrown (as a rejection) when the breaker refuses a call: the circuit is open,
  * forced open, or half-open with every probe slot taken. `fn` was not called.
  *
@@ -8,6 +22,12 @@
  * code, and skipping the capture keeps failing fast cheap.
  */
 export class CircuitOpenError extends Error {
+  /** True for a rejection of any copy of breakwater loaded in the process (see `isBranded`). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof`, a subclass perhaps.
+    return isBranded(this, CircuitOpenError, OPEN_BRAND, value);
+  }
+
   declare readonly name: 'CircuitOpenError';
   /**
    * Milliseconds until a call may get through: while open, until the recovery time is over; while every
@@ -26,6 +46,7 @@ export class CircuitOpenError extends Error {
 }
 
 // On the prototype, so that rejections built without the constructor have them too.
+Object.defineProperty(CircuitOpenError.prototype, OPEN_BRAND, { value: true });
 Object.defineProperty(CircuitOpenError.prototype, 'name', { value: 'CircuitOpenError', writable: true, configurable: true });
 Object.defineProperty(CircuitOpenError.prototype, 'stack', {
   configurable: true,
@@ -40,6 +61,12 @@ Object.defineProperty(CircuitOpenError.prototype, 'stack', {
 
 /** Rejection of a call that outlived the breaker's `timeout`; counted as a failure. */
 export class TimeoutError extends Error {
+  /** True for a timeout of any copy of breakwater loaded in the process (see `isBranded`). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof`, a subclass perhaps.
+    return isBranded(this, TimeoutError, TIMEOUT_BRAND, value);
+  }
+
   override readonly name = 'TimeoutError';
   /** The limit that was exceeded, in milliseconds. */
   readonly timeout: number;
@@ -49,6 +76,8 @@ export class TimeoutError extends Error {
     this.timeout = timeout;
   }
 }
+
+Object.defineProperty(TimeoutError.prototype, TIMEOUT_BRAND, { value: true });
 
 /** The fields of a cheap rejection, set by `OpenRejection` below. */
 interface OpenRejection {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, CircuitOpenError } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { CircuitBreaker, CircuitOpenError, TimeoutError } from '../src/index.js';
 
 const manualClock = (start = 0) => {
   const clock = { t: start, now: () => clock.t };
@@ -64,5 +64,47 @@ describe('CircuitOpenError constructed directly', () => {
     expect(error.retryAfter).toBe(10);
     expect(error.breaker).toBe('db');
     expect(error.stack).toMatch(/^CircuitOpenError: refused\n\s+at /);
+  });
+});
+
+describe('two copies of breakwater in one process (its ESM and CommonJS builds, say)', () => {
+  async function secondCopy() {
+    vi.resetModules();
+    const copy = await import('../src/index.js');
+    vi.resetModules();
+    return copy;
+  }
+
+  it('their rejections and timeouts are instances of either copy’s classes', async () => {
+    const other = await secondCopy();
+    expect(other.CircuitOpenError).not.toBe(CircuitOpenError);
+    const breaker = new other.CircuitBreaker({ failureThreshold: 1, timeout: 1 });
+    await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    const rejection = await breaker.execute(() => 1).catch((e: unknown) => e);
+    expect(rejection).toBeInstanceOf(CircuitOpenError);
+    expect(rejection).toBeInstanceOf(other.CircuitOpenError);
+    expect(rejection).toBeInstanceOf(Error);
+    expect(new other.TimeoutError(5)).toBeInstanceOf(TimeoutError);
+    expect(new TimeoutError(5)).toBeInstanceOf(other.TimeoutError);
+    expect(new CircuitOpenError('x', 1)).toBeInstanceOf(other.CircuitOpenError);
+  });
+
+  it('no other value passes, and the two classes do not pass for each other', () => {
+    for (const value of [null, undefined, 'CircuitOpenError', {}, new Error('x'), { name: 'CircuitOpenError', retryAfter: 1 }]) {
+      expect(value instanceof CircuitOpenError).toBe(false);
+      expect(value instanceof TimeoutError).toBe(false);
+    }
+    expect(new TimeoutError(5) instanceof CircuitOpenError).toBe(false);
+    expect(new CircuitOpenError('x', 1) instanceof TimeoutError).toBe(false);
+  });
+
+  it('a subclass of either keeps plain instanceof', () => {
+    class QuotaError extends CircuitOpenError {}
+    expect(new QuotaError('x', 1)).toBeInstanceOf(CircuitOpenError);
+    expect(new QuotaError('x', 1)).toBeInstanceOf(QuotaError);
+    expect(new CircuitOpenError('x', 1) instanceof QuotaError).toBe(false);
+    class SlowError extends TimeoutError {}
+    expect(new SlowError(5) instanceof SlowError).toBe(true);
+    expect(new TimeoutError(5) instanceof SlowError).toBe(false);
   });
 });
