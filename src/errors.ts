@@ -6,9 +6,13 @@
 const OPEN_BRAND = Symbol.for('breakwater.CircuitOpenError');
 const TIMEOUT_BRAND = Symbol.for('breakwater.TimeoutError');
 
-/** `value instanceof target`: by brand for breakwater's own class, by prototype for a subclass of it. */
-function isBranded(target: unknown, own: unknown, brand: symbol, value: unknown): boolean {
-  if (target !== own) return Function.prototype[Symbol.hasInstance].call(target, value);
+/**
+ * `value instanceof target`: by brand for the class that owns the brand, by prototype for a subclass of it.
+ * Told apart through the prototype, not by naming the class: a class body that names its own class is renamed
+ * by bundlers (`_CircuitOpenError`), and loggers report `constructor.name` as the error's type.
+ */
+function isBranded(target: { readonly prototype: object }, brand: symbol, value: unknown): boolean {
+  if (!Object.hasOwn(target.prototype, brand)) return Function.prototype[Symbol.hasInstance].call(target, value);
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
 }
 
@@ -25,7 +29,7 @@ export class CircuitOpenError extends Error {
   /** True for a rejection of any copy of breakwater loaded in the process (see `isBranded`). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof`, a subclass perhaps.
-    return isBranded(this, CircuitOpenError, OPEN_BRAND, value);
+    return isBranded(this, OPEN_BRAND, value);
   }
 
   declare readonly name: 'CircuitOpenError';
@@ -64,7 +68,7 @@ export class TimeoutError extends Error {
   /** True for a timeout of any copy of breakwater loaded in the process (see `isBranded`). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof`, a subclass perhaps.
-    return isBranded(this, TimeoutError, TIMEOUT_BRAND, value);
+    return isBranded(this, TIMEOUT_BRAND, value);
   }
 
   override readonly name = 'TimeoutError';

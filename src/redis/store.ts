@@ -21,7 +21,7 @@ export interface RedisStoreOptions {
   readonly client: RedisClientLike;
   /**
    * A second, dedicated connection for change messages (ioredis: `client.duplicate()`;
-   * node-redis: `await client.duplicate().connect()`; the same for a cluster). Without it, instances
+   * node-redis: `client.duplicate()`, then its `connect()`; the same for a cluster). Without it, instances
    * re-read the shared state at most once per `syncInterval` while they have calls.
    */
   readonly subscriber?: RedisSubscriberLike;
