@@ -134,11 +134,22 @@ describe('the fleet engine over many cycles', () => {
     const clock = { t: 0 };
     const store = new MemoryStore({ now: () => 1e12 + clock.t, timeout: 50 });
     const registry = new BreakerRegistry({
-      defaults: { store, failureThreshold: 1, recoveryTimeout: 1_000, maxProbeWait: 10_000, clock: { now: () => clock.t }, logger: quiet() },
+      defaults: {
+        store,
+        failureThreshold: 1,
+        recoveryTimeout: 1_000,
+        maxProbeWait: 10_000,
+        clock: { now: () => clock.t },
+        logger: quiet(),
+      },
       maxSize: 1_000,
     });
     const N = 100;
-    for (let i = 0; i < N; i++) await registry.get(`k${i}`).execute(fail).catch(() => {});
+    for (let i = 0; i < N; i++)
+      await registry
+        .get(`k${i}`)
+        .execute(fail)
+        .catch(() => {});
     await vi.advanceTimersByTimeAsync(0);
     clock.t += 1_000;
     const answers: Array<(v: string) => void> = [];

@@ -93,7 +93,11 @@ describe.skipIf(!redisAvailable())(`chaos: ${N} processes, connections killed, R
   afterAll(async () => {
     for (const w of workers) if (!w.exited && w.child.pid !== undefined) w.child.kill('SIGKILL');
     admin?.disconnect();
-    await new Promise<void>((r) => (server ? (server.closeAllConnections(), server.close(() => r())) : r()));
+    await new Promise<void>((r) => {
+      if (server === undefined) return r();
+      server.closeAllConnections();
+      server.close(() => r());
+    });
     redis?.stop();
   }, 30_000);
 

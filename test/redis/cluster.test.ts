@@ -6,12 +6,12 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import { createCluster } from 'redis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitBreaker, CircuitOpenError, type SharedRecord, type StateChangeEvent } from '../../src/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/redis/index.js';
 import { COMPARE_AND_SET, READ } from '../../src/redis/scripts.js';
 import { quiet } from '../helpers/fleet-fixtures.js';
-import { sleep, until } from '../helpers/real-time.js';
+import { until } from '../helpers/real-time.js';
 import { type RedisCluster, redisAvailable, startRedisCluster } from '../helpers/redis-server.js';
 
 const fail = () => Promise.reject(new Error('upstream down'));

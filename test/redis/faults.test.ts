@@ -1,7 +1,7 @@
 // Fleet mode on a real Redis under faults: probe slots across dispose and timeouts, a lost subscriber connection, a lost key, listeners per connection.
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { quiet } from '../helpers/fleet-fixtures.js';

@@ -2,7 +2,7 @@
 // many stores and breakers were created and dropped, while connected and across an outage of the subscriber.
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { quiet } from '../helpers/fleet-fixtures.js';

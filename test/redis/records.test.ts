@@ -1,7 +1,7 @@
 // RedisStore on a real Redis: keys with an ioredis keyPrefix, records it did not write, and key expiry.
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitBreaker, type SharedRecord, type StateChangeEvent } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { COMPARE_AND_SET } from '../../src/redis/scripts.js';
