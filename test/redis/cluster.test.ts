@@ -7,25 +7,16 @@ import { existsSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import { createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CircuitBreaker, CircuitOpenError, type SharedRecord, type StateChangeEvent } from '../../src/index.js';
+import { CircuitBreaker, CircuitOpenError, type StateChangeEvent } from '../../src/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/redis/index.js';
 import { COMPARE_AND_SET, READ } from '../../src/redis/scripts.js';
+import { CountingStore } from '../helpers/counting-store.js';
 import { quiet } from '../helpers/fleet-fixtures.js';
 import { until } from '../helpers/real-time.js';
 import { type RedisCluster, redisAvailable, startRedisCluster } from '../helpers/redis-server.js';
 
 const fail = () => Promise.reject(new Error('upstream down'));
 const transitions = (events: StateChangeEvent[]) => events.map((e) => `${e.from}>${e.to}`);
-
-/** A store that counts the reads it answered (a breaker that learnt a change without a read heard it by message). */
-class CountingStore extends RedisStore {
-  reads = 0;
-  override async read(name: string): Promise<SharedRecord> {
-    const record = await super.read(name);
-    this.reads++;
-    return record;
-  }
-}
 
 type Kind = 'ioredis' | 'node-redis';
 /** One instance's connections to the cluster: commands and a dedicated subscriber, as docs/fleet.md sets them up. */

@@ -2,9 +2,10 @@
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CircuitBreaker, type SharedRecord, type StateChangeEvent } from '../../src/index.js';
+import { CircuitBreaker, type StateChangeEvent } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { COMPARE_AND_SET } from '../../src/redis/scripts.js';
+import { CountingStore } from '../helpers/counting-store.js';
 import { quiet } from '../helpers/fleet-fixtures.js';
 import { untilOrThrow as until } from '../helpers/real-time.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
@@ -22,16 +23,6 @@ const versionOf = (r: Awaited<ReturnType<RedisStore['compareAndSet']>>): string 
   if (!r.ok) throw new Error(`write refused: the record is at version ${r.current.version}`);
   return r.version;
 };
-
-/** A store that counts the reads it answered. */
-class CountingStore extends RedisStore {
-  reads = 0;
-  override async read(name: string): Promise<SharedRecord> {
-    const record = await super.read(name);
-    this.reads++;
-    return record;
-  }
-}
 
 describe.skipIf(!redisAvailable())('RedisStore records on a real Redis', () => {
   let server: RedisServer;
