@@ -37,7 +37,7 @@ describe('followAbort', () => {
     expect(b).not.toHaveBeenCalled();
   });
 
-  it('a follower that unfollows another during the abort keeps it from being called', () => {
+  it('once the signal aborts, every follower is told, even one that another unfollows during the abort', () => {
     const controller = new AbortController();
     const later = vi.fn();
     followAbort(controller.signal, () => unfollowAbort(controller.signal, later));
