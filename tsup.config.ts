@@ -3,8 +3,8 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
-    'prometheus/index': 'src/prometheus/index.ts',
-    'opentelemetry/index': 'src/opentelemetry/index.ts',
+    'prometheus/index': 'src/exporters/prometheus.ts',
+    'opentelemetry/index': 'src/exporters/opentelemetry.ts',
     'fetch/index': 'src/fetch/index.ts',
     'redis/index': 'src/redis/index.ts',
     'fleet/index': 'src/fleet/index.ts',

@@ -2,13 +2,13 @@
  * breakwater: a typed circuit breaker for Node, browsers, edge runtimes and fleets.
  * @packageDocumentation
  */
-export { CircuitBreaker } from './breaker.js';
-export type { Clock } from './clock.js';
-export { type AsyncMethod, circuit, circuitOf } from './decorator.js';
-export { CircuitOpenError, TimeoutError } from './errors.js';
-export { BreakerRegistry, type BreakerRegistryOptions, type RegistryEvent, type RegistryEvents } from './registry.js';
-export type { CircuitSnapshot } from './snapshot.js';
-export type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from './store.js';
+export { CircuitBreaker } from './core/breaker.js';
+export type { Clock } from './core/clock.js';
+export { type AsyncMethod, circuit, circuitOf } from './decorator/circuit.js';
+export { CircuitOpenError, TimeoutError } from './errors/errors.js';
+export { BreakerRegistry, type BreakerRegistryOptions, type RegistryEvent, type RegistryEvents } from './registry/registry.js';
+export type { CircuitSnapshot } from './snapshot/snapshot.js';
+export type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from './fleet/contract.js';
 export type { TrackerSnapshot } from './trackers/tracker.js';
 export type {
   BaseEvent,
@@ -32,4 +32,4 @@ export type {
   TimeoutEvent,
   TransitionReason,
   WindowOptions,
-} from './types.js';
+} from './core/types.js';

@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import { BreakerRegistry, type CircuitBreakerOptions } from 'breakwater';
-import { followAbort, unfollowAbort } from '../abort-followers.js';
+import { followAbort, unfollowAbort } from '../async/abort-followers.js';
 
 /** Options of `createBreakerFetch`. */
 export interface BreakerFetchOptions {

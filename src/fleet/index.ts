@@ -4,7 +4,7 @@
  * `breakwater/redis` is built on it.
  * @packageDocumentation
  */
-export { SharedStore, sharedStore } from '../shared-store.js';
+export { SharedStore, sharedStore } from './shared-store.js';
 export type {
   BreakerStore,
   CompareAndSetResult,
@@ -15,4 +15,4 @@ export type {
   SharedRecord,
   SharedWrite,
   StoreOperations,
-} from '../store.js';
+} from './contract.js';

@@ -1,5 +1,5 @@
-import type { Settings } from '../options.js';
-import { modeOf } from '../options.js';
+import type { Settings } from '../options/validate.js';
+import { modeOf } from '../options/validate.js';
 import { ConsecutiveTracker } from './consecutive.js';
 import { CountWindowTracker } from './count-window.js';
 import { TimeWindowTracker } from './time-window.js';

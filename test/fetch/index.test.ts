@@ -3,7 +3,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBreakerFetch, isFailureStatus, parseRetryAfter } from '../../src/fetch/index.js';
 import { CircuitOpenError, TimeoutError } from '../../src/index.js';
-import { ManualClock } from '../support/clock.js';
+import { ManualClock } from '../helpers/clock.js';
 
 let hits = 0;
 const server = setupServer(

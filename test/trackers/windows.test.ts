@@ -4,7 +4,7 @@ import { ConsecutiveTracker } from '../../src/trackers/consecutive.js';
 import { CountWindowTracker } from '../../src/trackers/count-window.js';
 import { TimeWindowTracker } from '../../src/trackers/time-window.js';
 import { type RateRule, rateTripped } from '../../src/trackers/tracker.js';
-import { RecountTracker } from '../support/recount-tracker.js';
+import { RecountTracker } from '../helpers/recount-tracker.js';
 
 const runs = { numRuns: 1000 };
 const outcome = fc.record({

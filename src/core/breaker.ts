@@ -1,0 +1,624 @@
+import { followAbort, unfollowAbort } from '../async/abort-followers.js';
+import { Emitter } from '../events/emitter.js';
+import { createOpenError, TimeoutError } from '../errors/errors.js';
+import { modeOf, resolveOptions, type Settings } from '../options/validate.js';
+import { Rejection, rejectSoon } from '../async/reject-soon.js';
+import { type CircuitSnapshot, parseSnapshot, SNAPSHOT_VERSION } from '../snapshot/snapshot.js';
+import type { BreakerStore, FleetLink } from '../fleet/contract.js';
+import { createTracker } from '../trackers/create.js';
+import type { FailureTracker } from '../trackers/tracker.js';
+import {
+  admission,
+  admitProbe,
+  advance,
+  type Circuit,
+  FAILURE,
+  initialCircuit,
+  type ManualOp,
+  manual,
+  NEUTRAL,
+  type Outcome,
+  retryAfter,
+  SUCCESS,
+  settle,
+  type TimeSource,
+  type TransitionReason,
+} from './rules.js';
+import type { BreakerEvents, BreakerMetrics, CallContext, CircuitBreakerOptions, CircuitState, ExecuteOptions } from './types.js';
+
+/** The context handed to `fn` when no signal is in play: one frozen object for every call. */
+const NO_SIGNAL: CallContext = Object.freeze({ signal: undefined });
+
+const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', 'neutral', 'timeout'];
+
+/**
+ * The start of a call that was not timed (nothing needed its duration when it began). Its event, if a
+ * listener subscribed meanwhile, reports `duration: NaN` rather than a time measured from nothing.
+ */
+const UNTIMED = Number.NaN;
+
+/** What a throwing `isFailure` or `isResultFailure` means for the outcome. */
+const FAILS = 'the outcome counts as a failure';
+
+/** The fast path's settle handlers, made once per circuit generation so that a call allocates none. */
+interface Settlers {
+  readonly generation: number;
+  readonly onValue: (value: unknown) => unknown;
+  readonly onError: (error: unknown) => PromiseLike<never>;
+}
+
+/**
+ * A circuit breaker: wraps calls to something that can fail, stops calling it while it
+ * keeps failing, and lets a bounded number of probes through once the recovery time is over.
+ *
+ * @example
+ * ```ts
+ * const breaker = new CircuitBreaker({ failureThreshold: 5, recoveryTimeout: 30_000, timeout: 5_000 });
+ * const data = await breaker.execute(({ signal }) => fetch(url, { signal }));
+ * ```
+ */
+export class CircuitBreaker {
+  readonly #s: Settings;
+  readonly #tracker: FailureTracker;
+  #circuit: Circuit;
+  /** Fleet mode: the store's engine, which keeps the circuit in step with the shared one. */
+  readonly #fleet: FleetLink | undefined;
+  #events: Emitter<BreakerEvents> | undefined;
+  /** Whether calls must be timed: slow-call detection or a call-event listener needs the duration. */
+  #timed: boolean;
+  /** ` "name"` (or nothing): every message names the breaker the same way. */
+  readonly #tag: string;
+  #settlers: Settlers | undefined;
+  #successes = 0;
+  #failures = 0;
+  #neutral = 0;
+  #rejected = 0;
+  #timeouts = 0;
+  #slow = 0;
+
+  /**
+   * @throws {TypeError | RangeError} when an option is invalid or unknown, naming it and its value.
+   */
+  constructor(options?: CircuitBreakerOptions) {
+    let s = resolveOptions(options);
+    const backoff = s.backoff;
+    if (typeof backoff === 'function') {
+      // The rules call it when the circuit opens (in a timer callback, perhaps): a throw must not escape.
+      s = { ...s, backoff: (attempt, base) => this.#guard('backoff', backoff, attempt, base, base, 'the recovery timeout applies') };
+    }
+    this.#s = s;
+    this.#tracker = createTracker(s);
+    this.#timed = s.slowCallDuration !== undefined;
+    this.#tag = s.name === undefined ? '' : ` "${s.name}"`;
+    const now = s.clock.now();
+    this.#circuit = initialCircuit(now);
+    // `null` too: what a key-value store answers for a key never written.
+    if (options?.initialState != null) this.#restore(parseSnapshot(options.initialState), now);
+    this.#fleet = s.store === undefined ? undefined : this.#joinFleet(s.store);
+  }
+
+  /** The breaker's `name` option. */
+  get name(): string | undefined {
+    return this.#s.name;
+  }
+
+  /**
+   * The current state, read against the clock: once the recovery time is over it reads
+   * `'half-open'` without waiting for a call, and the `stateChange` event fires then.
+   */
+  get state(): CircuitState {
+    return this.#refresh().state;
+  }
+
+  /**
+   * Runs `fn` through the breaker. Rejects with `CircuitOpenError` (without calling `fn`) while
+   * the circuit is open; with `TimeoutError` when `timeout` elapses; otherwise settles as `fn` does.
+   */
+  execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions<T>): Promise<T> {
+    // A slip such as `execute(fetch(url))` is the caller's bug, not the upstream's: refused before admission.
+    if (typeof fn !== 'function') return Promise.reject(new TypeError(`breakwater: execute() needs a function; got ${typeof fn}`));
+    let c = this.#circuit;
+    let probe = false;
+    if (c.state !== 'closed' && c.state !== 'disabled') {
+      const now = this.#s.clock.now();
+      c = this.#refresh(now);
+      const admit = admission(c, this.#s);
+      // A caller who already gave up is answered with their own reason, as a neutral call, in every state.
+      if (admit !== 'pass' && options?.signal?.aborted === true) return this.#dispatch(fn, options, false, c.generation);
+      if (admit === 'reject') return this.#reject(c, now, options);
+      if (admit === 'probe') {
+        if (this.#fleet?.active) return this.#probeFleet(fn, options);
+        c = this.#apply(admitProbe(c, now, this.#s));
+        probe = true;
+      }
+    }
+    return this.#dispatch(fn, options, probe, c.generation);
+  }
+
+  /** Returns a function with `fn`'s parameters that calls it through this breaker. */
+  wrap<A extends unknown[], R>(
+    fn: (...args: A) => R | PromiseLike<R>,
+    options?: { readonly fallback?: (error: unknown) => R | PromiseLike<R> },
+  ): (...args: A) => Promise<R> {
+    const fallback = options?.fallback;
+    const execOptions = fallback === undefined ? undefined : { fallback };
+    return (...args: A) => this.execute(() => fn(...args), execOptions);
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. Listener errors are reported, never thrown. */
+  on<K extends keyof BreakerEvents>(event: K, listener: (event: BreakerEvents[K]) => unknown): () => void {
+    this.#events ??= new Emitter((error, name) => this.#reportListenerError(error, name));
+    const off = this.#events.on(event, listener);
+    this.#updateTimed();
+    return () => {
+      off();
+      this.#updateTimed();
+    };
+  }
+
+  /** Holds the circuit open (every call rejected) until `close()` or `reset()`. With a store: fleet-wide. */
+  forceOpen(): void {
+    this.#manual('forceOpen');
+  }
+
+  /** Lets every call through without judging it (still counted in metrics) until `close()` or `reset()`. With a store: fleet-wide. */
+  disable(): void {
+    this.#manual('disable');
+  }
+
+  /** Closes the circuit now and forgets the recorded failures; also releases `forceOpen()` and `disable()`. With a store: fleet-wide. */
+  close(): void {
+    this.#manual('close');
+  }
+
+  /** Like `close()`, and also zeroes the metrics counters. */
+  reset(): void {
+    this.#successes = this.#failures = this.#neutral = this.#rejected = this.#timeouts = this.#slow = 0;
+    this.#manual('reset');
+  }
+
+  /**
+   * Fleet mode: writes the outcomes still batched to the store and resolves once it has them
+   * (or has failed; it never rejects). Await it before a serverless handler returns. Without a store it resolves at once.
+   */
+  flush(): Promise<void> {
+    return this.#fleet === undefined ? Promise.resolve() : this.#fleet.flush();
+  }
+
+  /**
+   * Releases what the breaker holds outside itself. Fleet mode: writes the outcomes still batched,
+   * unsubscribes from the store, and from then on the breaker runs alone, as without a store, except that the
+   * probe slots of the shared trial it holds are still freed (call it for a breaker you drop, or the store keeps
+   * it reachable). Without a store there is nothing to
+   * release. `BreakerRegistry` calls it for every breaker it drops. Never rejects.
+   */
+  dispose(): Promise<void> {
+    return this.#fleet === undefined ? Promise.resolve() : this.#fleet.leave();
+  }
+
+  /** Counters and rates at this moment. */
+  metrics(): BreakerMetrics {
+    const c = this.#refresh();
+    const now = this.#s.clock.now();
+    const w = this.#tracker.stats(now);
+    const judged = this.#successes + this.#failures + this.#timeouts;
+    const consecutive = modeOf(this.#s) === 'consecutive';
+    return {
+      name: this.#s.name,
+      state: c.state,
+      since: this.#toWall(c.since, now),
+      successes: this.#successes,
+      failures: this.#failures,
+      neutral: this.#neutral,
+      rejected: this.#rejected,
+      timeouts: this.#timeouts,
+      slowCalls: this.#slow,
+      failureRate: consecutive ? (judged === 0 ? 0 : (this.#failures + this.#timeouts) / judged) : w.failureRate,
+      slowCallRate: consecutive ? (judged === 0 ? 0 : this.#slow / judged) : w.slowCallRate,
+      window: { calls: w.calls, failures: w.failures, slowCalls: w.slowCalls },
+      retryAfter: retryAfter(c, now, this.#s),
+    };
+  }
+
+  /** A versioned, JSON-safe snapshot with wall-clock times: pass it as `initialState`, here or in another process. */
+  toJSON(): CircuitSnapshot {
+    const c = this.#refresh();
+    const now = this.#s.clock.now();
+    const wall = this.#wallNow();
+    const toWall = (t: number) => wall - (now - t);
+    return {
+      version: SNAPSHOT_VERSION,
+      name: this.#s.name ?? null,
+      state: c.state,
+      reason: c.reason,
+      since: toWall(c.since),
+      openUntil: c.state === 'open' ? toWall(c.openUntil) : null,
+      opens: c.opens,
+      tracker: this.#tracker.toJSON(now, toWall),
+    };
+  }
+
+  // ── calls ────────────────────────────────────────────────────────────────
+
+  /** Runs an admitted call on the cheapest path its options allow. */
+  #dispatch<T>(
+    fn: (context: CallContext) => T | PromiseLike<T>,
+    options: ExecuteOptions<T> | undefined,
+    probe: boolean,
+    generation: number,
+  ): Promise<T> {
+    if (options === undefined && this.#s.timeout === undefined) {
+      return probe || this.#timed ? this.#run(fn, probe, generation) : this.#runFast(fn, generation);
+    }
+    const run = this.#runGuarded(fn, options?.signal, probe, generation);
+    return options?.fallback === undefined ? run : run.then(undefined, options.fallback);
+  }
+
+  /**
+   * The hottest path: a call admitted while closed, untimed, no signal, no probe. `then` with
+   * handlers shared by the generation instead of an async function: one promise fewer per call,
+   * and a failure rejects the caller's promise without a second throw.
+   */
+  #runFast<T>(fn: (context: CallContext) => T | PromiseLike<T>, generation: number): Promise<T> {
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn(NO_SIGNAL);
+    } catch (error) {
+      result = rejectSoon(error);
+    }
+    const settlers = this.#settlers?.generation === generation ? this.#settlers : this.#makeSettlers(generation);
+    return Promise.resolve(result).then(settlers.onValue as (value: T) => T, settlers.onError);
+  }
+
+  #makeSettlers(generation: number): Settlers {
+    this.#settlers = {
+      generation,
+      onValue: (value) => {
+        this.#settleValue(value, UNTIMED, false, generation);
+        return value;
+      },
+      onError: (error) => {
+        this.#settleError(error, UNTIMED, false, generation);
+        return new Rejection(error);
+      },
+    };
+    return this.#settlers;
+  }
+
+  /** A probe or a timed call: no signal, no timer, no closure. */
+  async #run<T>(fn: (context: CallContext) => T | PromiseLike<T>, probe: boolean, generation: number): Promise<T> {
+    const start = this.#timed ? this.#s.clock.now() : UNTIMED;
+    let value: T;
+    try {
+      value = await fn(NO_SIGNAL);
+    } catch (error) {
+      this.#settleError(error, start, probe, generation);
+      throw error;
+    }
+    this.#settleValue(value, start, probe, generation);
+    return value;
+  }
+
+  /** A call with a timeout or a caller's signal: both abort the signal handed to `fn`. */
+  #runGuarded<T>(
+    fn: (context: CallContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    probe: boolean,
+    generation: number,
+  ): Promise<T> {
+    const timeout = this.#s.timeout;
+    if (signal === undefined && timeout === undefined) return this.#run(fn, probe, generation);
+    const start = this.#s.clock.now();
+    if (signal != null && typeof signal.addEventListener !== 'function') {
+      // Admitted already (perhaps as the probe): settled as neutral, so the slot is not held.
+      const error = new TypeError(`breakwater: the "signal" of execute() must be an AbortSignal; got ${String(signal)}`);
+      this.#settleNeutral(error, start, probe, generation);
+      return Promise.reject(error);
+    }
+    if (signal?.aborted) {
+      this.#settleNeutral(signal.reason, start, probe, generation);
+      return Promise.reject(signal.reason);
+    }
+    const controller = new AbortController();
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        if (timer !== undefined) clearTimeout(timer);
+        if (signal != null) unfollowAbort(signal, onAbort);
+        return true;
+      };
+      const onAbort = () => {
+        if (!finish()) return;
+        const reason = (signal as AbortSignal).reason;
+        this.#settleNeutral(reason, start, probe, generation);
+        controller.abort(reason);
+        reject(reason);
+      };
+      if (signal != null) followAbort(signal, onAbort);
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          if (!finish()) return;
+          const error = new TimeoutError(timeout, this.#s.name);
+          this.#settleTimeout(error, start, probe, generation);
+          controller.abort(error);
+          reject(error);
+        }, timeout);
+      }
+      let result: T | PromiseLike<T>;
+      try {
+        result = fn({ signal: controller.signal });
+      } catch (error) {
+        if (finish()) {
+          this.#settleError(error, start, probe, generation);
+          reject(error);
+        }
+        return;
+      }
+      Promise.resolve(result).then(
+        (value) => {
+          if (!finish()) return;
+          this.#settleValue(value, start, probe, generation);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (!finish()) return;
+          this.#settleError(error, start, probe, generation);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #reject<T>(c: Circuit, now: number, options: ExecuteOptions<T> | undefined): Promise<T> {
+    const s = this.#s;
+    if (this.#fleet !== undefined) this.#fleet.touch();
+    const error = createOpenError(`Circuit${this.#tag} is open`, retryAfter(c, now, s), s.name);
+    this.#rejected++;
+    if (this.#events?.has('rejected')) this.#events.emit('rejected', { name: s.name, error });
+    if (s.logger !== undefined) {
+      this.#log('warn', 'breaker.rejected', `${error.message}: call rejected`, { state: c.state, retryAfter: error.retryAfter });
+    }
+    const fallback = options?.fallback;
+    if (fallback === undefined) return rejectSoon(error);
+    try {
+      return Promise.resolve(fallback(error));
+    } catch (fallbackError) {
+      return Promise.reject(fallbackError);
+    }
+  }
+
+  // ── outcomes ─────────────────────────────────────────────────────────────
+
+  #settleValue(value: unknown, start: number, probe: boolean, generation: number): void {
+    const s = this.#s;
+    if (s.isResultFailure !== undefined && this.#guard('isResultFailure', s.isResultFailure, value, undefined, true, FAILS) === true) {
+      this.#settleFailure(value, true, start, probe, generation);
+      return;
+    }
+    const end = this.#timed ? s.clock.now() : 0;
+    const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
+    this.#successes++;
+    if (slow) this.#slow++;
+    // Untimed, the rules read the clock only if they need the time (most successes need none).
+    this.#record(SUCCESS, slow, probe, generation, this.#timed ? end : s.clock);
+    if (this.#events?.has('success')) this.#events.emit('success', { name: s.name, duration: end - start, slow });
+  }
+
+  #settleError(error: unknown, start: number, probe: boolean, generation: number): void {
+    const isFailure = this.#s.isFailure;
+    if (isFailure === undefined || this.#guard('isFailure', isFailure, error, undefined, true, FAILS) !== false) {
+      this.#settleFailure(error, false, start, probe, generation);
+    } else {
+      this.#settleNeutral(error, start, probe, generation);
+    }
+  }
+
+  #settleFailure(error: unknown, fromResult: boolean, start: number, probe: boolean, generation: number): void {
+    const s = this.#s;
+    const end = this.#timed ? s.clock.now() : 0;
+    const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
+    this.#failures++;
+    if (slow) this.#slow++;
+    // A hint that throws or is not a number gives none: the recovery delay applies.
+    const raw =
+      s.retryAfterHint === undefined
+        ? undefined
+        : this.#guard('retryAfterHint', s.retryAfterHint, error, undefined, undefined, 'the recovery delay applies');
+    const hint = typeof raw === 'number' ? raw : undefined;
+    this.#record(FAILURE, slow, probe, generation, this.#timed ? end : s.clock, hint);
+    if (this.#events?.has('failure')) {
+      this.#events.emit('failure', { name: s.name, duration: end - start, slow, error, fromResult });
+    }
+  }
+
+  #settleTimeout(error: TimeoutError, start: number, probe: boolean, generation: number): void {
+    const s = this.#s;
+    const end = s.clock.now();
+    // A call cut off by the timeout took at least that long: slow, if that is slow.
+    const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
+    this.#timeouts++;
+    if (slow) this.#slow++;
+    this.#record(FAILURE, slow, probe, generation, end);
+    if (this.#events?.has('timeout')) this.#events.emit('timeout', { name: this.#s.name, duration: end - start, error });
+  }
+
+  #settleNeutral(error: unknown, start: number, probe: boolean, generation: number): void {
+    const end = this.#timed ? this.#s.clock.now() : 0;
+    this.#neutral++;
+    this.#record(NEUTRAL, false, probe, generation, this.#timed ? end : this.#s.clock);
+    if (this.#events?.has('neutral')) this.#events.emit('neutral', { name: this.#s.name, duration: end - start, error });
+  }
+
+  #record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource, hint?: number): void {
+    if (this.#fleet?.record(outcome, slow, probe, generation, hint)) return;
+    this.#settleHere(outcome, slow, probe, generation, time, hint);
+  }
+
+  /** Settles an outcome on the local circuit (always without a store; in fleet mode while the store is unreachable). */
+  #settleHere(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource, hint: number | undefined): void {
+    const c = this.#circuit.state === 'half-open' ? this.#refresh() : this.#circuit;
+    this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, time, this.#s, hint));
+  }
+
+  /**
+   * Runs one of the user's callbacks (a predicate, `retryAfterHint`, a `backoff` function). One that throws is
+   * reported, never thrown: the step goes on with `onThrow`, which `consequence` names. Arguments, not a
+   * closure: predicates run on every call.
+   */
+  #guard<A, B, R>(option: string, callback: (a: A, b: B) => R, a: A, b: B, onThrow: R, consequence: string): R {
+    try {
+      return callback(a, b);
+    } catch (error) {
+      this.#log('error', 'breaker.predicateError', `breakwater${this.#tag}: ${option} threw; ${consequence}`, { option, error }, true);
+      return onThrow;
+    }
+  }
+
+  // ── state ────────────────────────────────────────────────────────────────
+
+  /** Applies every time-driven transition that is due. Only open and half-open circuits depend on time. */
+  #refresh(at?: number): Circuit {
+    let c = this.#circuit;
+    if (c.state !== 'open' && c.state !== 'half-open') return c;
+    const now = at ?? this.#s.clock.now();
+    for (let next = advance(c, now, this.#s); next !== c; next = advance(c, now, this.#s)) {
+      this.#apply(next);
+      // Re-read: a stateChange listener may have changed the circuit (forceOpen, say).
+      c = this.#circuit;
+    }
+    return c;
+  }
+
+  #apply(next: Circuit): Circuit {
+    const prev = this.#circuit;
+    if (next === prev) return next;
+    this.#circuit = next;
+    if (next.generation !== prev.generation) this.#transitioned(prev, next, 'local');
+    return next;
+  }
+
+  #transitioned(prev: Circuit, next: Circuit, source: 'local' | 'remote'): void {
+    const s = this.#s;
+    const at = this.#toWall(next.since, s.clock.now());
+    if (s.logger !== undefined) {
+      this.#log(
+        next.state === 'open' || next.state === 'forced-open' ? 'warn' : 'info',
+        'breaker.stateChange',
+        `Circuit${this.#tag} ${prev.state} → ${next.state} (${next.reason})`,
+        {
+          from: prev.state,
+          to: next.state,
+          reason: next.reason,
+          at: new Date(at).toISOString(),
+          source,
+          ...(next.state === 'open' ? { retryAfter: Math.max(0, next.openUntil - s.clock.now()) } : {}),
+        },
+      );
+    }
+    if (this.#events?.has('stateChange')) {
+      this.#events.emit('stateChange', {
+        name: s.name,
+        from: prev.state,
+        to: next.state,
+        reason: next.reason,
+        at,
+        source,
+      });
+    }
+  }
+
+  #restore(snapshot: CircuitSnapshot, now: number): void {
+    const wall = this.#wallNow();
+    const fromWall = (t: number) => now - (wall - t);
+    const reason: TransitionReason = snapshot.reason;
+    this.#circuit = {
+      ...this.#circuit,
+      state: snapshot.state,
+      since: fromWall(snapshot.since),
+      reason,
+      openUntil: snapshot.openUntil === null ? 0 : fromWall(snapshot.openUntil),
+      opens: snapshot.opens,
+    };
+    if (snapshot.tracker.kind === this.#tracker.toJSON(now, fromWall).kind) {
+      this.#tracker.restore(snapshot.tracker, now, fromWall);
+    }
+  }
+
+  // ── fleet mode ───────────────────────────────────────────────────────────
+
+  #joinFleet(store: BreakerStore): FleetLink {
+    return store.join(this.#s, {
+      circuit: () => this.#circuit,
+      adopt: (next, source) => {
+        const prev = this.#circuit;
+        this.#circuit = next;
+        if (prev.state !== next.state) this.#transitioned(prev, next, source);
+      },
+      tracker: this.#tracker,
+      settleLocally: (outcome, slow, probe, generation, hint) => this.#settleHere(outcome, slow, probe, generation, this.#s.clock, hint),
+      emit: (event, payload) => this.#events?.emit(event, payload),
+      log: (level, event, message, fields, echo) => this.#log(level, event, `breakwater${this.#tag}: ${message}`, fields, echo),
+    });
+  }
+
+  /** Half-open in fleet mode: the store decides which call, fleet-wide, is the probe. */
+  async #probeFleet<T>(fn: (context: CallContext) => T | PromiseLike<T>, options: ExecuteOptions<T> | undefined): Promise<T> {
+    const ticket = await (this.#fleet as FleetLink).admitProbe();
+    // The store failed meanwhile: the fallback decides, on the local circuit.
+    if (ticket === undefined) return this.execute(fn, options);
+    if (ticket.admit === 'reject') {
+      const now = this.#s.clock.now();
+      return this.#reject(this.#refresh(now), now, options);
+    }
+    return this.#dispatch(fn, options, ticket.admit === 'probe', ticket.generation);
+  }
+
+  /** A manual control: applied here at once, and handed to the store (fleet-wide) when there is one. */
+  #manual(op: ManualOp): void {
+    this.#apply(manual(this.#refresh(), op, this.#tracker, this.#s.clock.now()));
+    if (this.#fleet !== undefined) this.#fleet.control(op);
+  }
+
+  // ── helpers ──────────────────────────────────────────────────────────────
+
+  #wallNow(): number {
+    const clock = this.#s.clock;
+    return clock.wallNow === undefined ? Date.now() : clock.wallNow();
+  }
+
+  #toWall(t: number, now: number): number {
+    return this.#wallNow() - (now - t);
+  }
+
+  #updateTimed(): void {
+    const events = this.#events;
+    this.#timed = this.#s.slowCallDuration !== undefined || (events !== undefined && CALL_EVENTS.some((e) => events.has(e)));
+  }
+
+  #reportListenerError(error: unknown, event: keyof BreakerEvents): void {
+    this.#log(
+      'error',
+      'breaker.listenerError',
+      `breakwater${this.#tag}: a "${String(event)}" listener threw`,
+      { listenerOf: event, error },
+      true,
+    );
+  }
+
+  /**
+   * Logs a record and a message through the user's logger. Without one, `echo` sends the message to the console
+   * (with the error, or else the fields). A logger that throws must not break the breaker.
+   */
+  #log(level: 'info' | 'warn' | 'error', event: string, message: string, fields: Record<string, unknown>, echo = false): void {
+    const s = this.#s;
+    try {
+      if (s.logger !== undefined) s.logger[level]({ event, breaker: s.name, ...fields }, message);
+      else if (echo) console[level](message, 'error' in fields ? fields.error : fields);
+    } catch {
+      // A logger that throws has nowhere left to report to.
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../../src/index.js';
+
+const build = (options: unknown) => () => new CircuitBreaker(options as CircuitBreakerOptions);
+
+describe('invalid options throw at construction, naming the option and the value', () => {
+  it.each([
+    ['failureThreshold', 0, RangeError, /"failureThreshold".*got 0/],
+    ['failureThreshold', -1, RangeError, /got -1/],
+    ['failureThreshold', Number.NaN, RangeError, /got NaN/],
+    ['failureThreshold', 2.5, RangeError, /an integer ≥ 1; got 2.5/],
+    ['failureThreshold', '5', TypeError, /got "5"/],
+    ['recoveryTimeout', -1, RangeError, /"recoveryTimeout".*got -1/],
+    ['recoveryTimeout', Number.NaN, RangeError, /got NaN/],
+    ['recoveryTimeout', Number.POSITIVE_INFINITY, RangeError, /got Infinity/],
+    ['isFailure', 'yes', TypeError, /"isFailure" must be a function; got "yes"/],
+    ['isResultFailure', 1, TypeError, /"isResultFailure"/],
+    ['timeout', 0, RangeError, /"timeout" must be a number > 0 and ≤ 2147483647; got 0/],
+    ['timeout', -5, RangeError, /got -5/],
+    ['timeout', Number.NaN, RangeError, /got NaN/],
+    ['halfOpenProbes', 0, RangeError, /"halfOpenProbes"/],
+    ['successThreshold', 1.5, RangeError, /"successThreshold"/],
+    ['maxProbeWait', 0, RangeError, /"maxProbeWait"/],
+    ['slowCallDuration', -1, RangeError, /"slowCallDuration"/],
+    ['name', '', TypeError, /"name" must be a non-empty string/],
+    ['name', 5, TypeError, /"name"/],
+    ['clock', { now: 5 }, TypeError, /"clock"/],
+    ['clock', { now: () => 0, wallNow: 1 }, TypeError, /"clock"/],
+    ['logger', console.log, TypeError, /"logger" must be an object with info, warn and error methods; got a function/],
+    ['backoff', 'exp', TypeError, /"backoff"/],
+    ['backoff', { type: 'linear' }, TypeError, /"backoff.type"/],
+    ['backoff', { type: 'exponential', multiplier: 0.5 }, RangeError, /"backoff.multiplier"/],
+    ['backoff', { type: 'exponential', maxDelay: 10 }, RangeError, /"backoff.maxDelay" must be a number ≥ 60000/],
+    ['backoff', { type: 'exponential', jitter: 2 }, RangeError, /"backoff.jitter"/],
+    ['backoff', { type: 'exponential', maxdelay: 5_000_000 }, TypeError, /unknown backoff option "maxdelay" \(did you mean "maxDelay"\?\)/],
+    ['backoff', { type: 'fixed', delay: 5 }, TypeError, /unknown backoff option "delay"/],
+    ['timeout', 2 ** 31, RangeError, /"timeout" must be a number > 0 and ≤ 2147483647; got 2147483648/],
+  ])('%s = %o', (option, value, Kind, message) => {
+    const f = build({ [option]: value });
+    expect(f).toThrow(Kind);
+    expect(f).toThrow(message);
+  });
+
+  it.each([
+    [{ failureRateThreshold: 0 }, RangeError, /"failureRateThreshold"/],
+    [{ failureRateThreshold: 1.5 }, RangeError, /≤ 1/],
+    [{ failureRateThreshold: 0.5, window: null }, TypeError, /"window"/],
+    [{ failureRateThreshold: 0.5, window: { type: 'sliding' } }, TypeError, /"window.type"/],
+    [{ failureRateThreshold: 0.5, window: { type: 'count', size: 0 } }, RangeError, /"window.size"/],
+    [{ failureRateThreshold: 0.5, window: { type: 'time', duration: 0 } }, RangeError, /"window.duration"/],
+    [{ failureRateThreshold: 0.5, window: { type: 'time', duration: 10, buckets: 0.5 } }, RangeError, /"window.buckets"/],
+    [{ failureRateThreshold: 0.5, minimumCalls: 0 }, RangeError, /"minimumCalls"/],
+    [{ failureRateThreshold: 0.5, window: { type: 'time', duration: 10_000, bucket: 5 } }, TypeError, /unknown window option "bucket"/],
+    [{ failureRateThreshold: 0.5, window: { type: 'count', size: 10, buckets: 5 } }, TypeError, /unknown window option "buckets"/],
+    [{ failureRateThreshold: 0.5, failureThreshold: 3 }, TypeError, /cannot be combined/],
+    [{ window: { type: 'count', size: 10 } }, TypeError, /needs "failureRateThreshold" or "slowCallRateThreshold"/],
+    [{ slowCallRateThreshold: 0.5 }, TypeError, /needs "slowCallDuration"/],
+  ])('rate options %o', (options, Kind, message) => {
+    expect(build(options)).toThrow(Kind);
+    expect(build(options)).toThrow(message);
+  });
+
+  it('refuses unknown option names and suggests the closest one', () => {
+    expect(build({ failureTreshold: 5 })).toThrow(
+      new TypeError('breakwater: unknown option "failureTreshold" (did you mean "failureThreshold"?)'),
+    );
+    expect(build({ recoverytimeout: 5 })).toThrow(/did you mean "recoveryTimeout"/);
+    expect(build({ zzzzzzzzzzz: 1 })).toThrow(new TypeError('breakwater: unknown option "zzzzzzzzzzz"'));
+  });
+
+  it('refuses a non-object', () => {
+    expect(build(5)).toThrow(/"options" must be an object; got 5/);
+    expect(build(null)).toThrow(TypeError);
+  });
+
+  it('accepts undefined values as "not given" and an omitted options object', () => {
+    expect(() => new CircuitBreaker({ timeout: undefined, failureThreshold: undefined })).not.toThrow();
+    expect(() => new CircuitBreaker()).not.toThrow();
+  });
+
+  it('accepts every valid rate setup', () => {
+    expect(() => new CircuitBreaker({ failureRateThreshold: 0.5 })).not.toThrow();
+    expect(
+      () =>
+        new CircuitBreaker({
+          failureRateThreshold: 1,
+          slowCallRateThreshold: 0.2,
+          slowCallDuration: 100,
+          window: { type: 'time', duration: 10_000 },
+          minimumCalls: 5,
+        }),
+    ).not.toThrow();
+    expect(() => new CircuitBreaker({ backoff: { type: 'exponential', multiplier: 3, maxDelay: 120_000, jitter: 0.1 } })).not.toThrow();
+  });
+});
