@@ -4,6 +4,7 @@
  */
 export { CircuitBreaker } from './core/breaker.js';
 export type { Clock } from './core/clock.js';
+export { CIRCUIT_STATES, TRANSITION_REASONS } from './core/rules.js';
 export { type AsyncMethod, circuit, circuitOf } from './decorator/circuit.js';
 export { CircuitOpenError, TimeoutError } from './errors/errors.js';
 export { BreakerRegistry, type BreakerRegistryOptions, type RegistryEvent, type RegistryEvents } from './registry/registry.js';

@@ -25,6 +25,23 @@ export type TransitionReason =
   | 'reset'
   | 'restored';
 
+/** Every circuit state, in the order the exporters report them. */
+export const CIRCUIT_STATES = ['closed', 'open', 'half-open', 'forced-open', 'disabled'] as const satisfies readonly CircuitState[];
+/** Every transition reason. */
+export const TRANSITION_REASONS = [
+  'initial',
+  'failure-threshold',
+  'recovery-timeout',
+  'probe-succeeded',
+  'probe-failed',
+  'probe-expired',
+  'forced-open',
+  'closed-manually',
+  'disabled',
+  'reset',
+  'restored',
+] as const satisfies readonly TransitionReason[];
+
 /** The whole state of a circuit as plain data. Times are in the breaker's clock (ms). */
 export interface Circuit {
   readonly state: CircuitState;
