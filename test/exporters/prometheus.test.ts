@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
 import { createPrometheusMetrics, instrumentPrometheus } from '../../src/exporters/prometheus.js';
+import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
 
 const clock = { t: 0, now: () => clock.t };
 afterEach(() => {
@@ -123,6 +123,19 @@ describe('breakwater/prometheus', () => {
     metrics.track(second);
     await second.execute(() => 1);
     expect(await value(register, 'breakwater_calls_total', { breaker: 'x', outcome: 'success' })).toBe(1);
+  });
+
+  it('leaves a breaker tracked again alone when the stop function of its earlier tracking is called again', async () => {
+    const register = new Registry();
+    const metrics = createPrometheusMetrics({ register });
+    const breaker = new CircuitBreaker({ name: 'again' });
+    const stop = metrics.track(breaker);
+    stop();
+    metrics.track(breaker);
+    stop();
+    await breaker.execute(() => 1);
+    expect(await value(register, 'breakwater_calls_total', { breaker: 'again', outcome: 'success' })).toBe(1);
+    expect(await value(register, 'breakwater_state', { breaker: 'again', state: 'closed' })).toBe(1);
   });
 
   it('returns the same metrics for the same registry and prefix; uses the global registry by default', async () => {
