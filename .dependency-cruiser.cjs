@@ -22,7 +22,7 @@ module.exports = {
     {
       name: 'no-circular-types',
       severity: 'error',
-      comment: 'A cycle in src/ through type-only imports: harmless at run time, but modules that cannot be understood apart.',
+      comment: 'A cycle in src/ with a type-only import in it: harmless at run time, but modules that cannot be understood apart.',
       from: { path: '^src/' },
       to: { circular: true, via: { dependencyTypes: ['type-only'] } },
     },
