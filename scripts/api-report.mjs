@@ -28,24 +28,25 @@ import { fileURLToPath } from 'node:url';
 import { Extractor, ExtractorConfig } from '@microsoft/api-extractor';
 
 /**
- * Names of internal types that must not appear in any public API report. Each is a type of the core or
- * the fleet engine that users neither build nor receive; when one shows up (as an export, in a signature,
- * or as an "ae-forgotten-export" warning), a public declaration leaks it. Matched as whole words, case-sensitive.
- * Remove a name from this list only when the type is meant to become public, documented API.
+ * Names of internal types that must not appear in any public API report (after each: where it is declared
+ * today). Each is a type of the core or the fleet engine that users neither build nor receive; when one
+ * shows up (as an export, in a signature, or in an "ae-forgotten-export" warning), a public declaration
+ * leaks it. Matched as whole words, case-sensitive. Remove a name only when the type is meant to become
+ * public, documented API.
  */
 const INTERNAL_NAMES = [
-  'Settings', // the validated, normalised options a breaker runs on
-  'Rules', // the pure transition rules
-  'FleetHost', // what a breaker offers the fleet engine when it joins a store
-  'FleetLink', // what the fleet engine gives back to the breaker
-  'FailureTracker', // the count-window / time-window / consecutive trackers' common interface
-  'Circuit', // the state machine's record
-  'ProbeTicket', // a half-open probe's claim in a shared record
-  'ControlOp', // manual controls (open, close, disable…) sent through a store
-  'Outcome', // a call's result as the trackers see it
-  'Admission', // the decision to let a call through
-  'TimeSource', // the engine's clock abstraction
-  'RateRule', // a rate-mode threshold as the rules hold it
+  'Settings', // src/options/validate.ts: the options after validation, defaults filled in
+  'Rules', // src/core/rules.ts: the settings the transition rules read
+  'FleetHost', // src/fleet/contract.ts: what the fleet engine may see and do in its breaker
+  'FleetLink', // src/fleet/contract.ts: what a breaker holds of the fleet engine its store started
+  'FailureTracker', // src/trackers/tracker.ts: the consecutive / count-window / time-window trackers
+  'Circuit', // src/core/rules.ts: the whole state of a circuit as plain data
+  'ProbeTicket', // src/fleet/contract.ts: what the store decided for a call that found the circuit half-open
+  'ControlOp', // src/fleet/contract.ts: manual controls that act on the shared circuit
+  'Outcome', // src/core/rules.ts: SUCCESS | FAILURE | NEUTRAL
+  'Admission', // src/core/rules.ts: what the circuit does with a call that arrives now
+  'TimeSource', // src/core/rules.ts: a time or a clock, read only when needed
+  'RateRule', // src/trackers/tracker.ts: the thresholds shared by the windowed trackers
 ];
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
