@@ -15,7 +15,7 @@ export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1
 /** A call's outcome. */
 export type Outcome = (typeof OUTCOMES)[number];
 /** The outcome of a call that reached the upstream. */
-export type TimedOutcome = (typeof TIMED_OUTCOMES)[number];
+type TimedOutcome = (typeof TIMED_OUTCOMES)[number];
 
 /**
  * What an exporter does with the events of one breaker. Built once per breaker (by the `open` function
@@ -44,7 +44,7 @@ export interface Refusals {
 }
 
 /** Whether an event's duration was measured: a call already in flight when timing began reports `NaN`. */
-export function isKnownDuration(ms: number): boolean {
+function isKnownDuration(ms: number): boolean {
   return Number.isFinite(ms) && ms >= 0;
 }
 
