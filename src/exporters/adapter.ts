@@ -4,6 +4,7 @@
  * boundaries, and their check. Bundled into each exporter's entry.
  */
 import type { BreakerRegistry, CircuitBreaker, CircuitOpenError, CircuitState, TransitionReason } from 'breakwater';
+import { fail } from '../options/checks.js';
 
 /** Every call outcome; each call ends in exactly one. */
 export const OUTCOMES = ['success', 'failure', 'neutral', 'timeout', 'rejected', 'limited'] as const;
@@ -133,18 +134,10 @@ function isRegistry(target: CircuitBreaker | BreakerRegistry): target is Breaker
 /** `buckets` as both exporters need them: finite numbers in strictly increasing order (a copy). */
 export function checkBuckets(value: unknown): number[] | undefined {
   if (value === undefined) return undefined;
-  const bad = (Kind: TypeErrorConstructor | RangeErrorConstructor, expected: string): never => {
-    const got = Array.isArray(value)
-      ? `[${value.map(String).join(', ')}]`
-      : typeof value === 'string'
-        ? JSON.stringify(value)
-        : String(value);
-    throw new Kind(`breakwater: option "buckets" must be ${expected}; got ${got.slice(0, 80)}`);
-  };
-  if (!Array.isArray(value) || !value.every((b) => typeof b === 'number')) return bad(TypeError, 'an array of numbers');
+  if (!Array.isArray(value) || !value.every((b) => typeof b === 'number')) return fail(TypeError, 'buckets', value, 'an array of numbers');
   const numbers = value as number[];
   if (!numbers.every((b, i) => Number.isFinite(b) && (i === 0 || b > (numbers[i - 1] as number)))) {
-    return bad(RangeError, 'an array of finite numbers in strictly increasing order');
+    return fail(RangeError, 'buckets', value, 'an array of finite numbers in strictly increasing order');
   }
   return [...numbers];
 }

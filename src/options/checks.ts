@@ -9,6 +9,8 @@ type ErrorKind = typeof TypeError | typeof RangeError;
 /** A value as an error message shows it: strings quoted, data as (at most 80 characters of) JSON. */
 export function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';
+  // Item by item, so that NaN and Infinity show as themselves (JSON would write null).
+  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`.slice(0, 80);
   if (typeof value === 'string' || (typeof value === 'object' && value !== null)) {
     try {
       return JSON.stringify(value).slice(0, 80);

@@ -1,4 +1,5 @@
 import { type CompareAndSetResult, type SharedRecord, SharedStore, type SharedWrite } from 'breakwater/fleet';
+import { fail, num } from '../options/checks.js';
 import {
   commandsOf,
   keyPrefixOf,
@@ -38,30 +39,8 @@ export interface RedisStoreOptions {
 
 const DAY = 86_400_000;
 
-function positive(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`breakwater/redis: option "${option}" must be a number > 0; got ${typeof value} ${String(value)}`);
-  }
-  if (!(value > 0) || value === Number.POSITIVE_INFINITY) {
-    throw new RangeError(`breakwater/redis: option "${option}" must be a number > 0; got ${String(value)}`);
-  }
-  return value;
-}
-
 /** The longest expiry written, in ms (about 285,000 years). */
 const MAX_TTL = Number.MAX_SAFE_INTEGER;
-
-function wholeMs(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`breakwater/redis: option "${option}" must be a whole number of ms ≥ 1; got ${typeof value} ${String(value)}`);
-  }
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`breakwater/redis: option "${option}" must be a whole number of ms ≥ 1; got ${String(value)}`);
-  }
-  return value;
-}
 
 const text = (x: unknown): string => (typeof x === 'string' ? x : x === null || x === undefined ? '' : String(x));
 
@@ -122,12 +101,12 @@ export class RedisStore extends SharedStore {
     this.#subscribe = options.subscriber === undefined ? undefined : subscriptionsOf(options.subscriber, 'subscriber');
     const prefix = options.prefix ?? 'breakwater';
     if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
-      throw new TypeError(`breakwater/redis: option "prefix" must be a non-empty string without braces; got ${String(prefix)}`);
+      fail(TypeError, 'prefix', prefix, 'a non-empty string without braces');
     }
     this.#prefix = prefix;
     this.#channel = `${prefix}:changes`;
-    this.timeout = positive('timeout', options.timeout, 250);
-    this.#ttl = wholeMs('ttl', options.ttl, DAY);
+    this.timeout = num(options.timeout, 'timeout', 0, undefined, 'above') ?? 250;
+    this.#ttl = num(options.ttl, 'ttl', 1, MAX_TTL, 'integer') ?? DAY;
     // Without a subscriber connection there is nothing to subscribe with: breakers then re-read instead.
     if (this.#subscribe === undefined) (this as { subscribe?: unknown }).subscribe = undefined;
   }

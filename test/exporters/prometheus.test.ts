@@ -181,7 +181,7 @@ describe('breakwater/prometheus', () => {
     expect(bad([0.1, Number.POSITIVE_INFINITY])).toThrow(/"buckets".*got \[0\.1, Infinity\]/);
     expect(bad([Number.NaN])).toThrow(/"buckets".*got \[NaN\]/);
     expect(bad([0.1, '1'])).toThrow(TypeError);
-    expect(bad([0.1, '1'])).toThrow('breakwater: option "buckets" must be an array of numbers; got [0.1, 1]');
+    expect(bad([0.1, '1'])).toThrow('breakwater: option "buckets" must be an array of numbers; got [0.1, "1"]');
     expect(bad('0.1,1')).toThrow('breakwater: option "buckets" must be an array of numbers; got "0.1,1"');
     expect(bad(null)).toThrow(/"buckets".*got null/);
     // Checked even when the registry already has the metrics (whose buckets then stay as they are).

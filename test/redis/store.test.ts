@@ -45,10 +45,12 @@ describe('RedisStore options', () => {
   it('refuses a ttl that is not a whole number of ms ≥ 1, naming the option and the value', () => {
     for (const ttl of [1.5, 5_400_000.5, 0, -1, Number.NaN, 2 ** 53]) {
       expect(() => new RedisStore({ client: fakeIo, ttl })).toThrow(RangeError);
-      expect(() => new RedisStore({ client: fakeIo, ttl })).toThrow(`option "ttl" must be a whole number of ms ≥ 1; got ${String(ttl)}`);
+      expect(() => new RedisStore({ client: fakeIo, ttl })).toThrow(
+        `breakwater: option "ttl" must be an integer ≥ 1 and ≤ ${Number.MAX_SAFE_INTEGER}; got ${String(ttl)}`,
+      );
     }
     expect(() => new RedisStore({ client: fakeIo, ttl: '5' as never })).toThrow(TypeError);
-    expect(() => new RedisStore({ client: fakeIo, ttl: '5' as never })).toThrow(/option "ttl" .*; got string 5/);
+    expect(() => new RedisStore({ client: fakeIo, ttl: '5' as never })).toThrow(/option "ttl" .*; got "5"/);
     expect(new RedisStore({ client: fakeIo, ttl: 1 })).toBeInstanceOf(RedisStore);
   });
   it('hash-tags the whole key, so a breaker maps to one cluster slot', () => {
