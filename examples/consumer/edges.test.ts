@@ -26,6 +26,7 @@ function consumer(overrides: Partial<Config> = {}) {
     failureThreshold: 1,
     recoveryTimeout: 10_000,
     requestTimeout: 2_000,
+    maxConcurrent: 0,
     ...overrides,
   };
   const c = createConsumer(config, {
