@@ -1,13 +1,13 @@
 // The consumer under load: examples/consumer (the real server, one fresh process per run) in front of a stand-in
 // quote API that hangs, answers 502, or recovers mid-run; the consumer with its breaker against the same
-// consumer whose circuit never opens, side by side in one run; and 1000 connections on a hanging API with and
-// without the breaker's `maxConcurrent`.
+// consumer whose circuit never opens, side by side in one run; and 1000 connections on a healthy and on a
+// hanging API with and without the breaker's `maxConcurrent`.
 //
 //   npm run bench:consumer                    full run (~1.5 min), prints the tables, writes docs/images/consumer-load.svg
 //   npm run bench:consumer -- --quick         smoke run for CI (short runs, short timeouts; writes no chart)
 //   npm run bench:consumer -- --json [file]   also writes the figures as JSON (default bench/results/consumer-<date>.json)
 //   npm run bench:consumer -- --svg <file>    writes the chart there instead (also with --quick)
-//   npm run bench:consumer -- --only hang     only the scenarios whose id starts with this (hang, 502, recovers, cap)
+//   npm run bench:consumer -- --only hang     only the scenarios whose id starts with this (hang, 502, recovers, overload, cap)
 //
 // Measured, not asserted: the targets are printed as met or missed and the exit code is 0 unless the harness
 // itself failed. Everything listens on 127.0.0.1; every wait has a deadline; children are stopped at the end.
@@ -97,6 +97,16 @@ const SCENARIOS = [
     variants: [
       { id: 'breaker', label: 'breaker', protected: true, env: {} },
       { id: 'no-breaker', label: 'without breaker', protected: false, env: NEVER_OPENS },
+    ],
+  },
+  {
+    id: 'overload',
+    title: 'Upstream healthy, 1000 connections',
+    connections: 1000,
+    upstream: { mode: 'ok' },
+    variants: [
+      { id: 'cap', label: `breaker, maxConcurrent ${CAP}`, protected: true, env: { MAX_CONCURRENT: String(CAP) }, needsCap: true },
+      { id: 'no-cap', label: 'breaker, no cap', protected: false, env: {} },
     ],
   },
   {
@@ -261,6 +271,15 @@ function load(url, connections, duration) {
   });
 }
 
+/** How many times the consumer's circuit opened, from its /metrics (transitions into open). */
+async function timesOpened(url) {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  let opened = 0;
+  for (const m of text.matchAll(/^breakwater_transitions_total\{[^}]*to="open"[^}]*\} (\d+)$/gm)) opened += Number(m[1]);
+  return opened;
+}
+
 const capUnknown = (text) => /unknown option "maxConcurrent"/.test(text);
 
 async function runVariant(upstream, scenario, variant) {
@@ -295,6 +314,7 @@ async function runVariant(upstream, scenario, variant) {
     }
     peak = Math.max(peak, rssOf(consumer.pid)?.now ?? 0);
     const { calls, byMode } = await upstream.stats();
+    const opened = await timesOpened(consumer.url);
     const { result, first2xxMs } = measured;
     const statuses = Object.fromEntries(
       Object.entries(result.statusCodeStats)
@@ -316,6 +336,7 @@ async function runVariant(upstream, scenario, variant) {
       rssIdleMB: idle === undefined ? undefined : idle.now / 2 ** 20,
       rssPeakMB: idle === undefined ? undefined : peak / 2 ** 20,
       logLines: consumer.log.lines - logBefore,
+      opened,
       first2xxMs,
       duration: result.duration,
     };
@@ -340,10 +361,22 @@ function table(rows, headers) {
   return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-const HEADERS = ['scenario', 'variant', 'rps', 'p50', 'p99', 'statuses', 'errors', 'upstream calls', 'RSS idle → peak', 'log lines'];
+const HEADERS = [
+  'scenario',
+  'variant',
+  'rps',
+  'p50',
+  'p99',
+  'statuses',
+  'errors',
+  'upstream calls',
+  'opened',
+  'RSS idle → peak',
+  'log lines',
+];
 
 function rowOf(scenario, variant, r) {
-  if (r.skipped) return [scenario.id, variant.label, '–', '–', '–', `skipped: ${r.skipped}`, '–', '–', '–', '–'];
+  if (r.skipped) return [scenario.id, variant.label, '–', '–', '–', `skipped: ${r.skipped}`, '–', '–', '–', '–', '–'];
   const upstream =
     scenario.upstream.next === undefined
       ? r.upstream.toLocaleString('en-US')
@@ -360,6 +393,7 @@ function rowOf(scenario, variant, r) {
     fmtStatuses(r.statuses),
     r.errors + r.timeouts,
     upstream,
+    r.opened,
     rss,
     r.logLines.toLocaleString('en-US'),
   ];
