@@ -10,7 +10,7 @@ import { getEventListeners, setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CircuitBreaker, CircuitOpenError, TimeoutError } from '../dist/index.js';
+import { CircuitBreaker, CircuitOpenError, countWindow, TimeoutError, timeWindow } from '../dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -45,7 +45,7 @@ const fast = new CircuitBreaker({
   name: 'soak-fast',
   failureRateThreshold: 0.5,
   minimumCalls: 20,
-  window: { type: 'count', size: 100 },
+  window: countWindow(100),
   recoveryTimeout: 20,
   isFailure,
 });
@@ -54,7 +54,7 @@ const guarded = new CircuitBreaker({
   name: 'soak-guarded',
   failureRateThreshold: 0.5,
   minimumCalls: 20,
-  window: { type: 'time', duration: 100 },
+  window: timeWindow({ duration: 100 }),
   recoveryTimeout: 20,
   timeout: TIMEOUT_MS,
   isFailure,

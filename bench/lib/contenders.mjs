@@ -2,9 +2,9 @@
 // package (what users run), the peers from bench/node_modules at the exact versions in bench/package.json.
 import { ConsecutiveBreaker, CountBreaker, circuitBreaker, handleAll, SamplingBreaker } from 'cockatiel';
 import Opossum from 'opossum';
-import { CircuitBreaker } from '../../dist/index.js';
+import { CircuitBreaker, countWindow, timeWindow } from '../../dist/index.js';
 
-export { CircuitBreaker, ConsecutiveBreaker, CountBreaker, circuitBreaker, handleAll, Opossum, SamplingBreaker };
+export { CircuitBreaker, ConsecutiveBreaker, CountBreaker, circuitBreaker, countWindow, handleAll, Opossum, SamplingBreaker, timeWindow };
 
 /** Long enough that no breaker leaves the open state during a run, short enough for a 32-bit timer. */
 export const LONG_MS = 1_000_000_000;
@@ -12,8 +12,8 @@ export const LONG_MS = 1_000_000_000;
 /** breakwater's three trackers, as users would configure them. */
 export const breakwaterModes = {
   consecutive: (extra = {}) => new CircuitBreaker({ failureThreshold: 5, ...extra }),
-  count: (extra = {}) => new CircuitBreaker({ failureRateThreshold: 0.5, window: { type: 'count', size: 100 }, ...extra }),
-  time: (extra = {}) => new CircuitBreaker({ failureRateThreshold: 0.5, window: { type: 'time', duration: 10_000 }, ...extra }),
+  count: (extra = {}) => new CircuitBreaker({ failureRateThreshold: 0.5, window: countWindow(100), ...extra }),
+  time: (extra = {}) => new CircuitBreaker({ failureRateThreshold: 0.5, window: timeWindow({ duration: 10_000 }), ...extra }),
 };
 
 /** cockatiel's consecutive breaker (its closest match to breakwater's default). */

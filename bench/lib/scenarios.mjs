@@ -1,5 +1,5 @@
 // The timed scenarios. Every case is one call, awaited; `bare` is the same call without a breaker.
-import { breakwaterModes, CircuitBreaker, cockatiel, LONG_MS, opossum } from './contenders.mjs';
+import { breakwaterModes, CircuitBreaker, cockatiel, countWindow, LONG_MS, opossum, timeWindow } from './contenders.mjs';
 
 const VALUE = { ok: true };
 /** Built once: neither the bare call nor any breaker pays for the error's stack. */
@@ -81,7 +81,7 @@ export function closedRejects() {
   const coc = cockatiel(Number.MAX_SAFE_INTEGER);
   const bw = breakwaterCases(rejects, {
     consecutive: { failureThreshold: Number.MAX_SAFE_INTEGER },
-    count: { window: { type: 'count', size: 1_000_000 }, minimumCalls: 1_000_000 },
+    count: { window: countWindow(1_000_000), minimumCalls: 1_000_000 },
     time: { minimumCalls: Number.MAX_SAFE_INTEGER },
   });
   const count = bw.find((c) => c.mode === 'count');
@@ -216,8 +216,8 @@ export function windowFill(size, { opossumBatch }) {
     size,
     cases: [
       { name: 'bare', batch, call: () => rejects() },
-      bwCase('breakwater (count)', { type: 'count', size }),
-      bwCase('breakwater (time)', { type: 'time', duration: 600_000 }),
+      bwCase('breakwater (count)', countWindow(size)),
+      bwCase('breakwater (time)', timeWindow({ duration: 600_000 })),
       opoCase('opossum', {}),
       opoCase('opossum (rollingPercentilesEnabled: false)', { rollingPercentilesEnabled: false }),
     ],

@@ -1,10 +1,15 @@
 import { followAbort, unfollowAbort } from '../async/abort-followers.js';
-import { Emitter } from '../events/emitter.js';
-import { createOpenError, TimeoutError } from '../errors/errors.js';
-import { modeOf, resolveOptions, type Settings } from '../options/validate.js';
 import { Rejection, rejectSoon } from '../async/reject-soon.js';
-import { type CircuitSnapshot, parseSnapshot, SNAPSHOT_VERSION } from '../snapshot/snapshot.js';
-import type { BreakerStore, FleetLink } from '../fleet/contract.js';
+import { createOpenError } from '../errors/circuit-open-error.js';
+import { createLimitError } from '../errors/concurrency-limit-error.js';
+import { TimeoutError } from '../errors/timeout-error.js';
+import { Emitter } from '../events/emitter.js';
+import { BREAKER_EVENTS } from '../events/names.js';
+import type { FleetHost, FleetLink } from '../fleet/contract.js';
+import { JOIN, modeOf, resolveOptions, type Settings } from '../options/breaker-options.js';
+import { refuseUnknown } from '../options/checks.js';
+import { markChecked } from '../snapshot/brand.js';
+import { type CircuitSnapshot, SNAPSHOT_VERSION } from '../snapshot/snapshot.js';
 import { createTracker } from '../trackers/create.js';
 import type { FailureTracker } from '../trackers/tracker.js';
 import {
@@ -22,13 +27,13 @@ import {
   SUCCESS,
   settle,
   type TimeSource,
-  type TransitionReason,
 } from './rules.js';
 import type { BreakerEvents, BreakerMetrics, CallContext, CircuitBreakerOptions, CircuitState, ExecuteOptions } from './types.js';
 
 /** The context handed to `fn` when no signal is in play: one frozen object for every call. */
 const NO_SIGNAL: CallContext = Object.freeze({ signal: undefined });
 
+/** The events whose payload carries a call's duration: a listener to one of them makes the breaker time calls. */
 const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', 'neutral', 'timeout'];
 
 /**
@@ -37,8 +42,15 @@ const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', '
  */
 const UNTIMED = Number.NaN;
 
-/** What a throwing `isFailure` or `isResultFailure` means for the outcome. */
-const FAILS = 'the outcome counts as a failure';
+/** How a call ended, before the predicates judge it. */
+const RESOLVED = 0;
+const THREW = 1;
+const TIMED_OUT = 2;
+const ABORTED = 3;
+type Ending = typeof RESOLVED | typeof THREW | typeof TIMED_OUT | typeof ABORTED;
+
+/** While calls are rejected, at most one `breaker.rejected` record per this many ms, with the count since the last. */
+const REJECTED_LOG_INTERVAL = 1_000;
 
 /** The fast path's settle handlers, made once per circuit generation so that a call allocates none. */
 interface Settlers {
@@ -66,15 +78,23 @@ export class CircuitBreaker {
   #events: Emitter<BreakerEvents> | undefined;
   /** Whether calls must be timed: slow-call detection or a call-event listener needs the duration. */
   #timed: boolean;
-  /** ` "name"` (or nothing): every message names the breaker the same way. */
-  readonly #tag: string;
   #settlers: Settlers | undefined;
+  #inFlight = 0;
   #successes = 0;
   #failures = 0;
   #neutral = 0;
   #rejected = 0;
+  #limited = 0;
   #timeouts = 0;
+  #fallbacks = 0;
   #slow = 0;
+  /**
+   * Wall-clock ms when the last counted failure settled; `undefined`: none since the last reset. Read from the wall
+   * clock: the breaker's own clock is read on a failure only when the rules need it.
+   */
+  #lastFailure: number | undefined;
+  /** With a logger: when the last `breaker.rejected` record went out, and the rejections since. */
+  #rejectedLog: { at: number; count: number } | undefined;
 
   /**
    * @throws {TypeError | RangeError} when an option is invalid or unknown, naming it and its value.
@@ -82,18 +102,16 @@ export class CircuitBreaker {
   constructor(options?: CircuitBreakerOptions) {
     let s = resolveOptions(options);
     const backoff = s.backoff;
-    if (typeof backoff === 'function') {
+    if (backoff !== undefined) {
       // The rules call it when the circuit opens (in a timer callback, perhaps): a throw must not escape.
-      s = { ...s, backoff: (attempt, base) => this.#guard('backoff', backoff, attempt, base, base, 'the recovery timeout applies') };
+      s = { ...s, backoff: (attempt, base) => this.#call('backoff', (n: number) => backoff(n, base), attempt, base) };
     }
     this.#s = s;
     this.#tracker = createTracker(s);
     this.#timed = s.slowCallDuration !== undefined;
-    this.#tag = s.name === undefined ? '' : ` "${s.name}"`;
     const now = s.clock.now();
     this.#circuit = initialCircuit(now);
-    // `null` too: what a key-value store answers for a key never written.
-    if (options?.initialState != null) this.#restore(parseSnapshot(options.initialState), now);
+    if (options?.initialState != null) this.#restore(options.initialState, now);
     this.#fleet = s.store === undefined ? undefined : this.#joinFleet(s.store);
   }
 
@@ -111,8 +129,9 @@ export class CircuitBreaker {
   }
 
   /**
-   * Runs `fn` through the breaker. Rejects with `CircuitOpenError` (without calling `fn`) while
-   * the circuit is open; with `TimeoutError` when `timeout` elapses; otherwise settles as `fn` does.
+   * Runs `fn` through the breaker. Rejects with `CircuitOpenError` (without calling `fn`) while the circuit is
+   * open; with `ConcurrencyLimitError` (without calling `fn`) while `maxConcurrent` calls are in flight; with
+   * `TimeoutError` when `timeout` elapses; otherwise settles as `fn` does.
    */
   execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions<T>): Promise<T> {
     // A slip such as `execute(fetch(url))` is the caller's bug, not the upstream's: refused before admission.
@@ -126,11 +145,15 @@ export class CircuitBreaker {
       // A caller who already gave up is answered with their own reason, as a neutral call, in every state.
       if (admit !== 'pass' && options?.signal?.aborted === true) return this.#dispatch(fn, options, false, c.generation);
       if (admit === 'reject') return this.#reject(c, now, options);
+      if (this.#inFlight >= (this.#s.maxConcurrent as number)) return this.#limit(options);
       if (admit === 'probe') {
         if (this.#fleet?.active) return this.#probeFleet(fn, options);
         c = this.#apply(admitProbe(c, now, this.#s));
         probe = true;
       }
+    } else if (this.#inFlight >= (this.#s.maxConcurrent as number) && options?.signal?.aborted !== true) {
+      // `n >= undefined` is false: without a cap this costs one comparison.
+      return this.#limit(options);
     }
     return this.#dispatch(fn, options, probe, c.generation);
   }
@@ -145,8 +168,12 @@ export class CircuitBreaker {
     return (...args: A) => this.execute(() => fn(...args), execOptions);
   }
 
-  /** Subscribes to an event; returns the function that unsubscribes. Listener errors are reported, never thrown. */
+  /**
+   * Subscribes to an event; returns the function that unsubscribes. Listener errors are reported, never thrown.
+   * @throws {TypeError} for an event name the breaker does not emit (with the closest one), or a listener that is not a function.
+   */
   on<K extends keyof BreakerEvents>(event: K, listener: (event: BreakerEvents[K]) => unknown): () => void {
+    refuseUnknown(event, BREAKER_EVENTS, 'event');
     this.#events ??= new Emitter((error, name) => this.#reportListenerError(error, name));
     const off = this.#events.on(event, listener);
     this.#updateTimed();
@@ -171,9 +198,10 @@ export class CircuitBreaker {
     this.#manual('close');
   }
 
-  /** Like `close()`, and also zeroes the metrics counters. */
+  /** Like `close()`, and also zeroes the metrics counters (calls in flight go on counting). */
   reset(): void {
-    this.#successes = this.#failures = this.#neutral = this.#rejected = this.#timeouts = this.#slow = 0;
+    this.#successes = this.#failures = this.#neutral = this.#rejected = this.#limited = this.#timeouts = this.#fallbacks = this.#slow = 0;
+    this.#lastFailure = undefined;
     this.#manual('reset');
   }
 
@@ -189,8 +217,8 @@ export class CircuitBreaker {
    * Releases what the breaker holds outside itself. Fleet mode: writes the outcomes still batched,
    * unsubscribes from the store, and from then on the breaker runs alone, as without a store, except that the
    * probe slots of the shared trial it holds are still freed (call it for a breaker you drop, or the store keeps
-   * it reachable). Without a store there is nothing to
-   * release. `BreakerRegistry` calls it for every breaker it drops. Never rejects.
+   * it reachable). Without a store there is nothing to release. `BreakerRegistry` calls it for every breaker it
+   * drops. Never rejects.
    */
   dispose(): Promise<void> {
     return this.#fleet === undefined ? Promise.resolve() : this.#fleet.leave();
@@ -211,8 +239,12 @@ export class CircuitBreaker {
       failures: this.#failures,
       neutral: this.#neutral,
       rejected: this.#rejected,
+      limited: this.#limited,
       timeouts: this.#timeouts,
+      fallbacks: this.#fallbacks,
       slowCalls: this.#slow,
+      inFlight: this.#inFlight,
+      lastFailureAt: this.#lastFailure ?? null,
       failureRate: consecutive ? (judged === 0 ? 0 : (this.#failures + this.#timeouts) / judged) : w.failureRate,
       slowCallRate: consecutive ? (judged === 0 ? 0 : this.#slow / judged) : w.slowCallRate,
       window: { calls: w.calls, failures: w.failures, slowCalls: w.slowCalls },
@@ -220,13 +252,16 @@ export class CircuitBreaker {
     };
   }
 
-  /** A versioned, JSON-safe snapshot with wall-clock times: pass it as `initialState`, here or in another process. */
+  /**
+   * A versioned, JSON-safe snapshot with wall-clock times. Pass it as `initialState` here, or store its JSON and
+   * restore it with `parseSnapshot()`, in this process or another.
+   */
   toJSON(): CircuitSnapshot {
     const c = this.#refresh();
     const now = this.#s.clock.now();
     const wall = this.#wallNow();
     const toWall = (t: number) => wall - (now - t);
-    return {
+    return markChecked({
       version: SNAPSHOT_VERSION,
       name: this.#s.name ?? null,
       state: c.state,
@@ -235,23 +270,25 @@ export class CircuitBreaker {
       openUntil: c.state === 'open' ? toWall(c.openUntil) : null,
       opens: c.opens,
       tracker: this.#tracker.toJSON(now, toWall),
-    };
+    });
   }
 
   // ── calls ────────────────────────────────────────────────────────────────
 
-  /** Runs an admitted call on the cheapest path its options allow. */
+  /** Runs an admitted call on the cheapest path its options allow. Every admitted call ends in one `#settle`. */
   #dispatch<T>(
     fn: (context: CallContext) => T | PromiseLike<T>,
     options: ExecuteOptions<T> | undefined,
     probe: boolean,
     generation: number,
   ): Promise<T> {
+    this.#inFlight++;
     if (options === undefined && this.#s.timeout === undefined) {
       return probe || this.#timed ? this.#run(fn, probe, generation) : this.#runFast(fn, generation);
     }
     const run = this.#runGuarded(fn, options?.signal, probe, generation);
-    return options?.fallback === undefined ? run : run.then(undefined, options.fallback);
+    const fallback = options?.fallback;
+    return fallback === undefined ? run : run.then(undefined, (error: unknown) => this.#fallback(error, fallback));
   }
 
   /**
@@ -274,11 +311,11 @@ export class CircuitBreaker {
     this.#settlers = {
       generation,
       onValue: (value) => {
-        this.#settleValue(value, UNTIMED, false, generation);
+        this.#settle(RESOLVED, value, UNTIMED, false, generation);
         return value;
       },
       onError: (error) => {
-        this.#settleError(error, UNTIMED, false, generation);
+        this.#settle(THREW, error, UNTIMED, false, generation);
         return new Rejection(error);
       },
     };
@@ -292,10 +329,10 @@ export class CircuitBreaker {
     try {
       value = await fn(NO_SIGNAL);
     } catch (error) {
-      this.#settleError(error, start, probe, generation);
+      this.#settle(THREW, error, start, probe, generation);
       throw error;
     }
-    this.#settleValue(value, start, probe, generation);
+    this.#settle(RESOLVED, value, start, probe, generation);
     return value;
   }
 
@@ -312,149 +349,145 @@ export class CircuitBreaker {
     if (signal != null && typeof signal.addEventListener !== 'function') {
       // Admitted already (perhaps as the probe): settled as neutral, so the slot is not held.
       const error = new TypeError(`breakwater: the "signal" of execute() must be an AbortSignal; got ${String(signal)}`);
-      this.#settleNeutral(error, start, probe, generation);
+      this.#settle(ABORTED, error, start, probe, generation);
       return Promise.reject(error);
     }
     if (signal?.aborted) {
-      this.#settleNeutral(signal.reason, start, probe, generation);
+      this.#settle(ABORTED, signal.reason, start, probe, generation);
       return Promise.reject(signal.reason);
     }
     const controller = new AbortController();
     return new Promise<T>((resolve, reject) => {
-      let done = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = (): boolean => {
-        if (done) return false;
+      let done = false;
+      /** Ends the call once, however it ends: settles it, stops the timer and the signal's follower, and answers. */
+      const end = (ending: Ending, outcome: unknown): void => {
+        if (done) return;
         done = true;
         if (timer !== undefined) clearTimeout(timer);
         if (signal != null) unfollowAbort(signal, onAbort);
-        return true;
+        this.#settle(ending, outcome, start, probe, generation);
+        if (ending === RESOLVED) resolve(outcome as T);
+        else {
+          if (ending === TIMED_OUT || ending === ABORTED) controller.abort(outcome);
+          reject(outcome);
+        }
       };
-      const onAbort = () => {
-        if (!finish()) return;
-        const reason = (signal as AbortSignal).reason;
-        this.#settleNeutral(reason, start, probe, generation);
-        controller.abort(reason);
-        reject(reason);
-      };
+      const onAbort = () => end(ABORTED, (signal as AbortSignal).reason);
       if (signal != null) followAbort(signal, onAbort);
-      if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          if (!finish()) return;
-          const error = new TimeoutError(timeout, this.#s.name);
-          this.#settleTimeout(error, start, probe, generation);
-          controller.abort(error);
-          reject(error);
-        }, timeout);
-      }
+      if (timeout !== undefined) timer = setTimeout(() => end(TIMED_OUT, new TimeoutError(timeout, this.#s.name)), timeout);
       let result: T | PromiseLike<T>;
       try {
         result = fn({ signal: controller.signal });
       } catch (error) {
-        if (finish()) {
-          this.#settleError(error, start, probe, generation);
-          reject(error);
-        }
-        return;
+        return end(THREW, error);
       }
       Promise.resolve(result).then(
-        (value) => {
-          if (!finish()) return;
-          this.#settleValue(value, start, probe, generation);
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (!finish()) return;
-          this.#settleError(error, start, probe, generation);
-          reject(error);
-        },
+        (value) => end(RESOLVED, value),
+        (error: unknown) => end(THREW, error),
       );
     });
   }
 
+  /** The circuit refused the call. */
   #reject<T>(c: Circuit, now: number, options: ExecuteOptions<T> | undefined): Promise<T> {
     const s = this.#s;
-    if (this.#fleet !== undefined) this.#fleet.touch();
-    const error = createOpenError(`Circuit${this.#tag} is open`, retryAfter(c, now, s), s.name);
+    this.#fleet?.touch();
+    const error = createOpenError(`Circuit${this.#tag()} is open`, retryAfter(c, now, s), s.name);
     this.#rejected++;
     if (this.#events?.has('rejected')) this.#events.emit('rejected', { name: s.name, error });
     if (s.logger !== undefined) {
-      this.#log('warn', 'breaker.rejected', `${error.message}: call rejected`, { state: c.state, retryAfter: error.retryAfter });
+      // One record a second at most while calls are refused: a flood of identical lines helps nobody.
+      this.#rejectedLog ??= { at: Number.NEGATIVE_INFINITY, count: 0 };
+      const log = this.#rejectedLog;
+      log.count++;
+      if (now - log.at >= REJECTED_LOG_INTERVAL) {
+        log.at = now;
+        this.#logRejected(c.state, error.retryAfter);
+      }
     }
+    return this.#answer(error, options);
+  }
+
+  /** `maxConcurrent` calls are in flight: the call is refused, and counts neither as a failure nor as a success. */
+  #limit<T>(options: ExecuteOptions<T> | undefined): Promise<T> {
+    const s = this.#s;
+    const error = createLimitError(
+      `Circuit${this.#tag()} has ${s.maxConcurrent} calls in flight (maxConcurrent)`,
+      s.maxConcurrent as number,
+      s.name,
+    );
+    this.#limited++;
+    if (this.#events?.has('limited')) this.#events.emit('limited', { name: s.name, error });
+    return this.#answer(error, options);
+  }
+
+  /** A refusal: the caller's fallback answers, or the error rejects. */
+  #answer<T>(error: Error, options: ExecuteOptions<T> | undefined): Promise<T> {
     const fallback = options?.fallback;
     if (fallback === undefined) return rejectSoon(error);
     try {
-      return Promise.resolve(fallback(error));
+      return Promise.resolve(this.#fallback(error, fallback));
     } catch (fallbackError) {
       return Promise.reject(fallbackError);
     }
   }
 
+  #fallback<T>(error: unknown, fallback: (error: unknown) => T | PromiseLike<T>): T | PromiseLike<T> {
+    this.#fallbacks++;
+    if (this.#events?.has('fallback')) this.#events.emit('fallback', { name: this.#s.name, error });
+    return fallback(error);
+  }
+
   // ── outcomes ─────────────────────────────────────────────────────────────
 
-  #settleValue(value: unknown, start: number, probe: boolean, generation: number): void {
+  /**
+   * Settles a call that ended: judges it (the predicates decide what a value or an error counts as), counts it,
+   * hands the outcome to the rules (or the fleet), and emits its event. The one settle path of every call.
+   */
+  #settle(ending: Ending, value: unknown, start: number, probe: boolean, generation: number): void {
     const s = this.#s;
-    if (s.isResultFailure !== undefined && this.#guard('isResultFailure', s.isResultFailure, value, undefined, true, FAILS) === true) {
-      this.#settleFailure(value, true, start, probe, generation);
-      return;
+    this.#inFlight--;
+    let outcome: Outcome = ending === RESOLVED ? SUCCESS : ending === ABORTED ? NEUTRAL : FAILURE;
+    // A predicate that throws is reported; the outcome then counts as a failure.
+    if (ending === RESOLVED && s.isResultFailure !== undefined && this.#call('isResultFailure', s.isResultFailure, value, true) === true) {
+      outcome = FAILURE;
+    } else if (ending === THREW && s.isFailure !== undefined && this.#call('isFailure', s.isFailure, value, true) === false) {
+      outcome = NEUTRAL;
     }
-    const end = this.#timed ? s.clock.now() : 0;
-    const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
-    this.#successes++;
+    // A call cut off by the timeout took at least that long: its time is always read.
+    const timed = this.#timed || ending === TIMED_OUT;
+    const end = timed ? s.clock.now() : 0;
+    const slow = outcome !== NEUTRAL && s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
     if (slow) this.#slow++;
+    let hint: number | undefined;
+    if (outcome === NEUTRAL) this.#neutral++;
+    else if (outcome === SUCCESS) this.#successes++;
+    else {
+      if (ending === TIMED_OUT) this.#timeouts++;
+      else this.#failures++;
+      this.#lastFailure = this.#wallNow();
+      // A hint that throws or is not a number gives none: the recovery delay applies.
+      const raw =
+        s.retryAfterHint === undefined || ending === TIMED_OUT
+          ? undefined
+          : this.#call('retryAfterHint', s.retryAfterHint, value, undefined);
+      hint = typeof raw === 'number' ? raw : undefined;
+    }
     // Untimed, the rules read the clock only if they need the time (most successes need none).
-    this.#record(SUCCESS, slow, probe, generation, this.#timed ? end : s.clock);
-    if (this.#events?.has('success')) this.#events.emit('success', { name: s.name, duration: end - start, slow });
-  }
-
-  #settleError(error: unknown, start: number, probe: boolean, generation: number): void {
-    const isFailure = this.#s.isFailure;
-    if (isFailure === undefined || this.#guard('isFailure', isFailure, error, undefined, true, FAILS) !== false) {
-      this.#settleFailure(error, false, start, probe, generation);
-    } else {
-      this.#settleNeutral(error, start, probe, generation);
-    }
-  }
-
-  #settleFailure(error: unknown, fromResult: boolean, start: number, probe: boolean, generation: number): void {
-    const s = this.#s;
-    const end = this.#timed ? s.clock.now() : 0;
-    const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
-    this.#failures++;
-    if (slow) this.#slow++;
-    // A hint that throws or is not a number gives none: the recovery delay applies.
-    const raw =
-      s.retryAfterHint === undefined
-        ? undefined
-        : this.#guard('retryAfterHint', s.retryAfterHint, error, undefined, undefined, 'the recovery delay applies');
-    const hint = typeof raw === 'number' ? raw : undefined;
-    this.#record(FAILURE, slow, probe, generation, this.#timed ? end : s.clock, hint);
-    if (this.#events?.has('failure')) {
-      this.#events.emit('failure', { name: s.name, duration: end - start, slow, error, fromResult });
-    }
-  }
-
-  #settleTimeout(error: TimeoutError, start: number, probe: boolean, generation: number): void {
-    const s = this.#s;
-    const end = s.clock.now();
-    // A call cut off by the timeout took at least that long: slow, if that is slow.
-    const slow = s.slowCallDuration !== undefined && end - start >= s.slowCallDuration;
-    this.#timeouts++;
-    if (slow) this.#slow++;
-    this.#record(FAILURE, slow, probe, generation, end);
-    if (this.#events?.has('timeout')) this.#events.emit('timeout', { name: this.#s.name, duration: end - start, error });
-  }
-
-  #settleNeutral(error: unknown, start: number, probe: boolean, generation: number): void {
-    const end = this.#timed ? this.#s.clock.now() : 0;
-    this.#neutral++;
-    this.#record(NEUTRAL, false, probe, generation, this.#timed ? end : this.#s.clock);
-    if (this.#events?.has('neutral')) this.#events.emit('neutral', { name: this.#s.name, duration: end - start, error });
-  }
-
-  #record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource, hint?: number): void {
-    if (this.#fleet?.record(outcome, slow, probe, generation, hint)) return;
-    this.#settleHere(outcome, slow, probe, generation, time, hint);
+    const time: TimeSource = timed ? end : s.clock;
+    if (!this.#fleet?.record(outcome, slow, probe, generation, hint)) this.#settleHere(outcome, slow, probe, generation, time, hint);
+    const events = this.#events;
+    if (events === undefined) return;
+    const name = s.name;
+    const duration = end - start;
+    if (ending === TIMED_OUT) {
+      if (events.has('timeout')) events.emit('timeout', { name, duration, error: value as TimeoutError });
+    } else if (outcome === SUCCESS) {
+      if (events.has('success')) events.emit('success', { name, duration, slow });
+    } else if (outcome === FAILURE) {
+      if (events.has('failure')) events.emit('failure', { name, duration, slow, error: value, fromResult: ending === RESOLVED });
+    } else if (events.has('neutral')) events.emit('neutral', { name, duration, error: value });
   }
 
   /** Settles an outcome on the local circuit (always without a store; in fleet mode while the store is unreachable). */
@@ -465,14 +498,13 @@ export class CircuitBreaker {
 
   /**
    * Runs one of the user's callbacks (a predicate, `retryAfterHint`, a `backoff` function). One that throws is
-   * reported, never thrown: the step goes on with `onThrow`, which `consequence` names. Arguments, not a
-   * closure: predicates run on every call.
+   * reported, never thrown: the step goes on with `onThrow`. Arguments, not a closure: predicates run on every call.
    */
-  #guard<A, B, R>(option: string, callback: (a: A, b: B) => R, a: A, b: B, onThrow: R, consequence: string): R {
+  #call<A, R>(option: string, callback: (a: A) => R, arg: A, onThrow: R): R {
     try {
-      return callback(a, b);
+      return callback(arg);
     } catch (error) {
-      this.#log('error', 'breaker.predicateError', `breakwater${this.#tag}: ${option} threw; ${consequence}`, { option, error }, true);
+      this.#log('error', 'breaker.predicateError', `breakwater${this.#tag()}: ${option} threw`, { option, error }, true);
       return onThrow;
     }
   }
@@ -502,55 +534,62 @@ export class CircuitBreaker {
 
   #transitioned(prev: Circuit, next: Circuit, source: 'local' | 'remote'): void {
     const s = this.#s;
-    const at = this.#toWall(next.since, s.clock.now());
+    const now = s.clock.now();
+    const at = this.#toWall(next.since, now);
     if (s.logger !== undefined) {
-      this.#log(
-        next.state === 'open' || next.state === 'forced-open' ? 'warn' : 'info',
-        'breaker.stateChange',
-        `Circuit${this.#tag} ${prev.state} → ${next.state} (${next.reason})`,
-        {
-          from: prev.state,
-          to: next.state,
-          reason: next.reason,
-          at: new Date(at).toISOString(),
-          source,
-          ...(next.state === 'open' ? { retryAfter: Math.max(0, next.openUntil - s.clock.now()) } : {}),
-        },
-      );
-    }
-    if (this.#events?.has('stateChange')) {
-      this.#events.emit('stateChange', {
-        name: s.name,
+      // Rejections not yet logged are told before the transition that ends them.
+      if (this.#rejectedLog !== undefined && this.#rejectedLog.count > 0) this.#logRejected(prev.state, undefined);
+      const fields: Record<string, unknown> = {
         from: prev.state,
         to: next.state,
         reason: next.reason,
-        at,
+        at: new Date(at).toISOString(),
         source,
-      });
+      };
+      if (next.state === 'open') fields.retryAfter = Math.max(0, next.openUntil - now);
+      const opens = next.state === 'open' || next.state === 'forced-open';
+      this.#log(
+        opens ? 'warn' : 'info',
+        'breaker.stateChange',
+        `Circuit${this.#tag()} ${prev.state} → ${next.state} (${next.reason})`,
+        fields,
+      );
     }
+    if (this.#events?.has('stateChange')) {
+      this.#events.emit('stateChange', { name: s.name, from: prev.state, to: next.state, reason: next.reason, at, source });
+    }
+  }
+
+  /** Logs the calls rejected since the last such record. */
+  #logRejected(state: CircuitState, retryAfter: number | undefined): void {
+    const log = this.#rejectedLog as { count: number };
+    const rejected = log.count;
+    log.count = 0;
+    this.#log('warn', 'breaker.rejected', `Circuit${this.#tag()} is open: ${rejected} call${rejected === 1 ? '' : 's'} rejected`, {
+      state,
+      rejected,
+      retryAfter,
+    });
   }
 
   #restore(snapshot: CircuitSnapshot, now: number): void {
     const wall = this.#wallNow();
     const fromWall = (t: number) => now - (wall - t);
-    const reason: TransitionReason = snapshot.reason;
     this.#circuit = {
       ...this.#circuit,
       state: snapshot.state,
       since: fromWall(snapshot.since),
-      reason,
+      reason: snapshot.reason,
       openUntil: snapshot.openUntil === null ? 0 : fromWall(snapshot.openUntil),
       opens: snapshot.opens,
     };
-    if (snapshot.tracker.kind === this.#tracker.toJSON(now, fromWall).kind) {
-      this.#tracker.restore(snapshot.tracker, now, fromWall);
-    }
+    if (snapshot.tracker.kind === this.#tracker.toJSON(now, fromWall).kind) this.#tracker.restore(snapshot.tracker, now, fromWall);
   }
 
   // ── fleet mode ───────────────────────────────────────────────────────────
 
-  #joinFleet(store: BreakerStore): FleetLink {
-    return store.join(this.#s, {
+  #joinFleet(store: object): FleetLink {
+    const host: FleetHost = {
       circuit: () => this.#circuit,
       adopt: (next, source) => {
         const prev = this.#circuit;
@@ -560,8 +599,13 @@ export class CircuitBreaker {
       tracker: this.#tracker,
       settleLocally: (outcome, slow, probe, generation, hint) => this.#settleHere(outcome, slow, probe, generation, this.#s.clock, hint),
       emit: (event, payload) => this.#events?.emit(event, payload),
-      log: (level, event, message, fields, echo) => this.#log(level, event, `breakwater${this.#tag}: ${message}`, fields, echo),
-    });
+      log: (level, event, message, fields, echo) => this.#log(level, event, `breakwater${this.#tag()}: ${message}`, fields, echo),
+    };
+    const join = (store as Record<symbol, (settings: Settings, host: FleetHost) => FleetLink>)[JOIN] as (
+      settings: Settings,
+      host: FleetHost,
+    ) => FleetLink;
+    return join.call(store, this.#s, host);
   }
 
   /** Half-open in fleet mode: the store decides which call, fleet-wide, is the probe. */
@@ -579,10 +623,15 @@ export class CircuitBreaker {
   /** A manual control: applied here at once, and handed to the store (fleet-wide) when there is one. */
   #manual(op: ManualOp): void {
     this.#apply(manual(this.#refresh(), op, this.#tracker, this.#s.clock.now()));
-    if (this.#fleet !== undefined) this.#fleet.control(op);
+    this.#fleet?.control(op);
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────
+
+  /** ` "name"`, or nothing: every message names the breaker the same way. Made when needed, not held (idle memory). */
+  #tag(): string {
+    return this.#s.name === undefined ? '' : ` "${this.#s.name}"`;
+  }
 
   #wallNow(): number {
     const clock = this.#s.clock;
@@ -602,7 +651,7 @@ export class CircuitBreaker {
     this.#log(
       'error',
       'breaker.listenerError',
-      `breakwater${this.#tag}: a "${String(event)}" listener threw`,
+      `breakwater${this.#tag()}: a "${String(event)}" listener threw`,
       { listenerOf: event, error },
       true,
     );

@@ -8,22 +8,29 @@
  */
 import type { FailureTracker } from '../trackers/tracker.js';
 
-/** Every state a circuit can be in. */
-export type CircuitState = 'closed' | 'open' | 'half-open' | 'forced-open' | 'disabled';
+/** Every state a circuit can be in: the one list, read by snapshots, the fleet's codec and the exporters. */
+export const CIRCUIT_STATES = /* @__PURE__ */ Object.freeze(['closed', 'open', 'half-open', 'forced-open', 'disabled'] as const);
+
+/** A state a circuit can be in. */
+export type CircuitState = (typeof CIRCUIT_STATES)[number];
+
+/** Every reason a circuit enters a state: the one list. */
+export const TRANSITION_REASONS = /* @__PURE__ */ Object.freeze([
+  'initial',
+  'failure-threshold',
+  'recovery-timeout',
+  'probe-succeeded',
+  'probe-failed',
+  'probe-expired',
+  'forced-open',
+  'closed-manually',
+  'disabled',
+  'reset',
+  'restored',
+] as const);
 
 /** Why the circuit entered its current state. */
-export type TransitionReason =
-  | 'initial'
-  | 'failure-threshold'
-  | 'recovery-timeout'
-  | 'probe-succeeded'
-  | 'probe-failed'
-  | 'probe-expired'
-  | 'forced-open'
-  | 'closed-manually'
-  | 'disabled'
-  | 'reset'
-  | 'restored';
+export type TransitionReason = (typeof TRANSITION_REASONS)[number];
 
 /** The whole state of a circuit as plain data. Times are in the breaker's clock (ms). */
 export interface Circuit {
@@ -45,24 +52,18 @@ export interface Circuit {
   readonly generation: number;
 }
 
-/** How long the circuit stays open, as a function of the attempt (1 = first opening since closed). */
-export type RecoveryBackoff =
-  | { readonly type: 'fixed' }
-  | {
-      readonly type: 'exponential';
-      /** Growth per attempt (default 2). */
-      readonly multiplier?: number;
-      /** Longest delay in ms (default 10 × `recoveryTimeout`). */
-      readonly maxDelay?: number;
-      /** Fraction of the delay removed at random, 0 – 1 (default 0). Spreads a fleet's probes. */
-      readonly jitter?: number;
-    }
-  | ((attempt: number, recoveryTimeout: number) => number);
+/**
+ * How long the circuit stays open on the given attempt (1 = the first opening since it last closed), in ms:
+ * `exponentialBackoff()`, or a function of your own. A result that is not a finite number ≥ 0 (or a throw)
+ * gives `recoveryTimeout`.
+ */
+export type RecoveryBackoff = (attempt: number, recoveryTimeout: number) => number;
 
 /** The settings the rules read. */
 export interface Rules {
   readonly recoveryTimeout: number;
-  readonly backoff: RecoveryBackoff;
+  /** `undefined`: fixed, `recoveryTimeout` every time. */
+  readonly backoff: RecoveryBackoff | undefined;
   readonly halfOpenProbes: number;
   readonly successThreshold: number;
   readonly maxProbeWait: number;
@@ -96,17 +97,9 @@ export function initialCircuit(now: number): Circuit {
 /** Milliseconds the circuit stays open on the given attempt. */
 export function recoveryDelay(rules: Rules, attempt: number): number {
   const base = rules.recoveryTimeout;
-  const backoff = rules.backoff;
-  if (typeof backoff === 'function') {
-    const delay = backoff(attempt, base);
-    return isDelay(delay) ? delay : base;
-  }
-  // A zero base stays zero (0 × multiplier^1024 would be 0 × Infinity: NaN, an open-until never reached).
-  if (backoff.type === 'fixed' || base === 0) return base;
-  const max = backoff.maxDelay ?? base * 10;
-  const grown = Math.min(max, base * (backoff.multiplier ?? 2) ** (attempt - 1));
-  const jitter = backoff.jitter ?? 0;
-  return jitter === 0 ? grown : grown * (1 - jitter * Math.random());
+  if (rules.backoff === undefined) return base;
+  const delay = rules.backoff(attempt, base);
+  return isDelay(delay) ? delay : base;
 }
 
 /**

@@ -1,30 +1,26 @@
-import type { Clock } from './clock.js';
-import type { CircuitOpenError, TimeoutError } from '../errors/errors.js';
+import type { CircuitOpenError } from '../errors/circuit-open-error.js';
+import type { ConcurrencyLimitError } from '../errors/concurrency-limit-error.js';
+import type { TimeoutError } from '../errors/timeout-error.js';
+import type { SharedStore } from '../fleet/shared-store.js';
 import type { CircuitSnapshot } from '../snapshot/snapshot.js';
-import type { BreakerStore } from '../fleet/contract.js';
+import type { CountWindow } from '../trackers/count-window.js';
+import type { TimeWindow } from '../trackers/time-window.js';
+import type { Clock } from './clock.js';
 import type { CircuitState, RecoveryBackoff, TransitionReason } from './rules.js';
 
 export type { CircuitState, RecoveryBackoff, TransitionReason };
 
-/** Which calls the breaker judges the failure rate over (rate mode). */
-export type WindowOptions =
-  | {
-      /** The last `size` calls. */
-      readonly type: 'count';
-      readonly size: number;
-    }
-  | {
-      /** The calls of the last `duration` ms, kept in `buckets` slices (default 10). */
-      readonly type: 'time';
-      readonly duration: number;
-      readonly buckets?: number;
-    };
+/** Which calls rate mode judges the rates over: `countWindow(size)` or `timeWindow({ duration, buckets })`. */
+export type RateWindow = CountWindow | TimeWindow;
 
 /** A structured logger: pino's `(record, message)` shape, which `console` also accepts. */
 export interface Logger {
   /** Transitions that do not open the circuit (closing, half-opening, disabling); fleet mode: the store answers again. */
   info(record: LogRecord, message: string): void;
-  /** Transitions that open the circuit (open, forced open) and rejected calls; fleet mode: differing settings, a refused control. */
+  /**
+   * Transitions that open the circuit (open, forced open) and rejected calls (at most one record a second while
+   * calls are rejected, with their count); fleet mode: differing settings, a refused control.
+   */
   warn(record: LogRecord, message: string): void;
   /** Listener, predicate and store errors. */
   error(record: LogRecord, message: string): void;
@@ -58,13 +54,13 @@ export interface CircuitBreakerOptions {
   readonly slowCallRateThreshold?: number;
   /** A call that takes at least this many ms is slow (counted in metrics; feeds `slowCallRateThreshold`). */
   readonly slowCallDuration?: number;
-  /** Rate mode: the window the rates are measured over (default `{ type: 'count', size: 100 }`). */
-  readonly window?: WindowOptions;
+  /** Rate mode: the window the rates are measured over, `countWindow(100)` or `timeWindow({ duration: 10_000 })`. Required in rate mode. */
+  readonly window?: RateWindow;
   /** Rate mode: calls the window must hold before a rate can open the circuit (default 10). */
   readonly minimumCalls?: number;
   /** Ms the circuit stays open before a probe is allowed (default 60 000). */
   readonly recoveryTimeout?: number;
-  /** How the open time grows when probes keep failing (default fixed). Reset when the circuit closes. */
+  /** How the open time grows when probes keep failing: `exponentialBackoff()` or a function (default fixed). Reset when the circuit closes. */
   readonly backoff?: RecoveryBackoff;
   /** Probes let through at once while half-open (default 1). Other callers are rejected, never queued. */
   readonly halfOpenProbes?: number;
@@ -87,20 +83,28 @@ export interface CircuitBreakerOptions {
   readonly retryAfterHint?: (failure: unknown) => number | undefined;
   /** Per-call limit in ms (at most 2^31 − 1, what timers hold): aborts the call's signal and rejects with `TimeoutError`. Omit for none. */
   readonly timeout?: number;
+  /**
+   * Most calls in flight at once (a positive integer; default unlimited). A call beyond it is rejected at once with
+   * `ConcurrencyLimitError`, without calling `fn`, and counts neither as a failure nor as a success. In fleet mode
+   * the cap is per instance.
+   */
+  readonly maxConcurrent?: number;
   /** Time source (default `performance.now`); inject one to test your code without waiting. */
   readonly clock?: Clock;
   /** Receives a structured record for every transition, rejection and listener error. */
   readonly logger?: Logger;
   /**
-   * Restores a snapshot made by `toJSON()` (in this process or another). `null` means none (what a key-value
-   * store answers for a missing key). Not with a `store`: there the shared state is the breaker's state.
+   * Restores a snapshot: one `parseSnapshot()` checked (from JSON text or an object, made in this process or
+   * another), or one `toJSON()` returned here. `null` means none. Not with a `store`: there the shared state is the
+   * breaker's state.
    */
-  readonly initialState?: CircuitSnapshot | string | null;
+  readonly initialState?: CircuitSnapshot | null;
   /**
    * Fleet mode: every instance with the same `name` and store shares one breaker (state, counts,
-   * open-until, probes). `RedisStore` from `breakwater/redis`, or any `SharedStore` from `breakwater/fleet`.
+   * open-until, probes). `RedisStore` from `breakwater/redis`, or `sharedStore()` / a `SharedStore` subclass from
+   * `breakwater/fleet` for a database of your own.
    */
-  readonly store?: BreakerStore;
+  readonly store?: SharedStore;
   /** Fleet mode: ms between flushes of batched outcomes, and between re-reads without a subscriber (default 100). */
   readonly syncInterval?: number;
   /** Fleet mode: what the breaker does while the store is unreachable (default `'local'`). */
@@ -171,6 +175,17 @@ export interface RejectedEvent extends BaseEvent {
   readonly error: CircuitOpenError;
 }
 
+/** A call refused because `maxConcurrent` calls were in flight. */
+export interface LimitedEvent extends BaseEvent {
+  readonly error: ConcurrencyLimitError;
+}
+
+/** A call's `fallback` answered instead of the error (a failure, a timeout, a rejection, a cap). */
+export interface FallbackEvent extends BaseEvent {
+  /** The error the fallback replaced. */
+  readonly error: unknown;
+}
+
 export interface TimeoutEvent extends BaseEvent {
   /** Ms the call ran before it was cut off. */
   readonly duration: number;
@@ -189,14 +204,19 @@ export interface StoreRecoveredEvent extends BaseEvent {
   readonly downtime: number;
 }
 
-/** Every event and its payload. Each call ends in exactly one of success, failure, neutral, rejected, timeout. */
+/**
+ * Every event and its payload. Each call ends in exactly one of success, failure, neutral, rejected, limited,
+ * timeout; `fallback` follows it when the call's fallback answered.
+ */
 export interface BreakerEvents {
   stateChange: StateChangeEvent;
   success: SuccessEvent;
   failure: FailureEvent;
   neutral: NeutralEvent;
   rejected: RejectedEvent;
+  limited: LimitedEvent;
   timeout: TimeoutEvent;
+  fallback: FallbackEvent;
   storeError: StoreErrorEvent;
   storeRecovered: StoreRecoveredEvent;
 }
@@ -211,8 +231,17 @@ export interface BreakerMetrics {
   /** Counted failures, result failures included, timeouts not. */
   readonly failures: number;
   readonly neutral: number;
+  /** Calls refused by the open circuit. */
   readonly rejected: number;
+  /** Calls refused by `maxConcurrent`. */
+  readonly limited: number;
   readonly timeouts: number;
+  /** Calls whose `fallback` answered. */
+  readonly fallbacks: number;
+  /** Calls in flight now. */
+  readonly inFlight: number;
+  /** Wall-clock ms of the last counted failure (a timeout included); `null` if none since the last `reset()`. */
+  readonly lastFailureAt: number | null;
   readonly slowCalls: number;
   /** Failure rate over the window (rate mode); in consecutive mode, (failures + timeouts) / judged calls since the last `reset()`. */
   readonly failureRate: number;

@@ -3,26 +3,13 @@
  * back without trusting what it reads (another version, another app, a hand-edited key).
  */
 
-import type { Settings } from '../options/validate.js';
-import { modeOf } from '../options/validate.js';
+import { CIRCUIT_STATES, type Circuit, type CircuitState, TRANSITION_REASONS, type TransitionReason } from '../core/rules.js';
+import { modeOf, type Settings } from '../options/breaker-options.js';
 import { parseTracker } from '../snapshot/snapshot.js';
 import type { TrackerSnapshot } from '../trackers/tracker.js';
-import type { Circuit, CircuitState, TransitionReason } from '../core/rules.js';
 
-const STATES: ReadonlySet<string> = new Set<CircuitState>(['closed', 'open', 'half-open', 'forced-open', 'disabled']);
-const REASONS: ReadonlySet<string> = new Set<TransitionReason>([
-  'initial',
-  'failure-threshold',
-  'recovery-timeout',
-  'probe-succeeded',
-  'probe-failed',
-  'probe-expired',
-  'forced-open',
-  'closed-manually',
-  'disabled',
-  'reset',
-  'restored',
-]);
+const STATES: ReadonlySet<string> = new Set(CIRCUIT_STATES);
+const REASONS: ReadonlySet<string> = new Set(TRANSITION_REASONS);
 
 /** A circuit as a compact JSON array (times in the store's clock). */
 export function encodeCircuit(c: Circuit): string {
@@ -75,7 +62,8 @@ export function decodeTracker(text: string): TrackerSnapshot | undefined {
  * agree on it; the breaker warns when they do not. A backoff function is only known as "a function".
  */
 export function settingsDigest(s: Settings): string {
-  const backoff = typeof s.backoff === 'function' ? 'function' : s.backoff;
+  // An exponentialBackoff() describes itself (toJSON); a function of the user's is only known as a function.
+  const backoff = s.backoff === undefined ? { type: 'fixed' } : 'toJSON' in s.backoff ? s.backoff : 'function';
   const text = JSON.stringify([
     modeOf(s),
     s.failureThreshold,

@@ -7,10 +7,10 @@
  *
  * `breakwater/redis` provides `RedisStore`; any `SharedStore` with these primitives works.
  */
-import type { Settings } from '../options/validate.js';
-import type { FailureTracker } from '../trackers/tracker.js';
+
 import type { Admission, Circuit, ManualOp, Outcome } from '../core/rules.js';
 import type { BreakerEvents } from '../core/types.js';
+import type { FailureTracker } from '../trackers/tracker.js';
 
 /** A breaker's shared record as the store holds it, read together with the store's clock. */
 export interface SharedRecord {
@@ -59,10 +59,13 @@ export type CompareAndSetResult =
   | { readonly ok: false; readonly current: SharedRecord };
 
 /**
- * The storage primitives of a shared store. Every operation is atomic on one breaker's record.
+ * What a store must do to share breakers across processes: the contract to implement to put fleet mode on a
+ * database of your own (DynamoDB, Postgres, etcd…). Every operation is atomic on one breaker's record.
  * Operations may reject (the store is down); the breaker never lets such a rejection reach a caller.
+ * Hand it to `sharedStore()` (or extend `SharedStore`) from `breakwater/fleet`: that adds the engine that keeps
+ * each breaker in step with its record.
  */
-export interface StoreOperations {
+export interface BreakerStore {
   /** Ms after which an operation counts as failed (default 250). Keep it short: a slow store must not slow the fleet. */
   readonly timeout?: number;
   /** Reads the record of breaker `name` and the store's clock, atomically. */
@@ -76,25 +79,8 @@ export interface StoreOperations {
   subscribe?(name: string, listener: (record: SharedRecord) => void): () => void;
 }
 
-/**
- * A shared store for fleet mode: storage primitives, and the engine that links a breaker to them.
- * Extend `SharedStore` (or wrap primitives with `sharedStore()`) from `breakwater/fleet` rather
- * than writing `join` yourself.
- */
-export interface BreakerStore extends StoreOperations {
-  /**
-   * Starts keeping one breaker in step with its shared record; called once, by the breaker's constructor.
-   * `SharedStore` implements it; its arguments are the breaker's internals, not a public API.
-   * @internal
-   */
-  join(settings: Settings, host: FleetHost): FleetLink;
-  /**
-   * Checks the fleet options of breakers to come without joining (a registry checks its defaults with it).
-   * `SharedStore` implements it.
-   * @internal
-   */
-  check?(settings: Settings): void;
-}
+/** The storage primitives, as the fleet engine names them. */
+export type StoreOperations = BreakerStore;
 
 /**
  * What the fleet engine may see and do in its breaker (the argument of `join`: internals, not a public API).

@@ -7,12 +7,6 @@
  * breaker falls back per `onStoreError` until the store answers again.
  */
 
-import { decodeCircuit, decodeTracker, encodeCircuit, settingsDigest } from './codec.js';
-import type { Settings } from '../options/validate.js';
-import { checkMethods, checkNumber, fail, modeOf } from '../options/validate.js';
-import type { ControlOp, FleetHost, FleetLink, ProbeTicket, SharedRecord, StoreOperations } from './contract.js';
-import { createTracker } from '../trackers/create.js';
-import type { FailureTracker } from '../trackers/tracker.js';
 import {
   type Admission,
   admission,
@@ -30,6 +24,12 @@ import {
   settle,
 } from '../core/rules.js';
 import type { StoreErrorPolicy } from '../core/types.js';
+import { modeOf, type Settings } from '../options/breaker-options.js';
+import { fail, methods, num } from '../options/checks.js';
+import { createTracker } from '../trackers/create.js';
+import type { FailureTracker } from '../trackers/tracker.js';
+import { decodeCircuit, decodeTracker, encodeCircuit, settingsDigest } from './codec.js';
+import type { ControlOp, FleetHost, FleetLink, ProbeTicket, SharedRecord, StoreOperations } from './contract.js';
 
 export type { FleetHost } from './contract.js';
 
@@ -54,7 +54,6 @@ const MAX_ATTEMPTS = 32;
 const RESYNC_WITH_SUBSCRIBER = 5_000;
 const DEFAULT_STORE_TIMEOUT = 250;
 /** `syncInterval`: ms, 1 – 3,600,000, default 100. */
-const SYNC_INTERVAL = [1, 3_600_000, 0, 100] as const;
 const STORE_ERROR_POLICIES: readonly unknown[] = ['local', 'fail-open', 'fail-closed'];
 
 /**
@@ -85,10 +84,10 @@ function newerVersion(a: string, b: string): boolean {
  * @throws {TypeError | RangeError} naming the option and the value.
  */
 export function checkFleetOptions(s: Settings, store: StoreOperations): { policy: StoreErrorPolicy; syncInterval: number } {
-  checkMethods('store', store, 'read compareAndSet subscribe?', 'a store with read() and compareAndSet() methods');
+  methods(store, 'store', 'read compareAndSet subscribe?', 'a store with read() and compareAndSet() methods');
   const policy = s.onStoreError ?? 'local';
   if (!STORE_ERROR_POLICIES.includes(policy)) fail(TypeError, 'onStoreError', policy, '"local", "fail-open" or "fail-closed"');
-  return { policy: policy as StoreErrorPolicy, syncInterval: checkNumber('', s.syncInterval, SYNC_INTERVAL, 'syncInterval') };
+  return { policy: policy as StoreErrorPolicy, syncInterval: num(s.syncInterval, 'syncInterval', 1, 3_600_000) ?? 100 };
 }
 
 /** Timers of fleet sync never keep a process alive. */

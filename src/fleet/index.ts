@@ -1,18 +1,8 @@
 /**
- * breakwater/fleet: the building blocks of a shared store. Extend `SharedStore` (or wrap an
- * object with `sharedStore()`) to share breakers through a store of your own;
+ * breakwater/fleet: share breakers through a store of your own. Implement `BreakerStore` (read and
+ * compare-and-set on one record per breaker) and wrap it with `sharedStore()`, or extend `SharedStore`;
  * `breakwater/redis` is built on it.
  * @packageDocumentation
  */
+export type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from './contract.js';
 export { SharedStore, sharedStore } from './shared-store.js';
-export type {
-  BreakerStore,
-  CompareAndSetResult,
-  ControlOp,
-  FleetHost,
-  FleetLink,
-  ProbeTicket,
-  SharedRecord,
-  SharedWrite,
-  StoreOperations,
-} from './contract.js';

@@ -2,13 +2,15 @@
  * The store side of fleet mode: a store made of storage primitives plus the engine that links a
  * breaker to them. It lives outside the core entry, so a breaker without a store carries none of it.
  */
+import { CHECK_FLEET, JOIN, type Settings } from '../options/breaker-options.js';
+import type { BreakerStore, CompareAndSetResult, FleetHost, FleetLink, SharedRecord, SharedWrite } from './contract.js';
 import { checkFleetOptions, FleetSync } from './engine.js';
-import type { Settings } from '../options/validate.js';
-import type { BreakerStore, CompareAndSetResult, FleetHost, FleetLink, SharedRecord, SharedWrite, StoreOperations } from './contract.js';
 
 /**
- * Base class of a shared store: implement the storage primitives, and every breaker given this
- * store as its `store` option shares its state with the other instances through it.
+ * A store that breakers share their state through: pass it as a breaker's `store` option, and every
+ * instance with the same `name` shares one breaker. Extend it and implement the storage primitives of
+ * `BreakerStore` (`read`, `compareAndSet`, optionally `subscribe` and `timeout`), or wrap an object that has
+ * them with `sharedStore()`. `RedisStore` from `breakwater/redis` is one.
  *
  * @example
  * ```ts
@@ -21,45 +23,56 @@ import type { BreakerStore, CompareAndSetResult, FleetHost, FleetLink, SharedRec
  * ```
  */
 export abstract class SharedStore implements BreakerStore {
-  // `timeout` and `subscribe` are optional (see `StoreOperations`): a subclass adds them as a field or a method.
+  /** Makes the type nominal: a plain object with the primitives is not a `SharedStore` (use `sharedStore()`). */
+  readonly #shared = true;
+  // `timeout` and `subscribe` are optional (see `BreakerStore`): a subclass adds them as a field or a method.
   /** Reads the record of breaker `name` and the store's clock, atomically. */
   abstract read(name: string): Promise<SharedRecord>;
   /** Writes `next` only if the record's version is still `expected` and the store's clock is not behind `next.at`. */
   abstract compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult>;
 
-  /**
-   * Starts the fleet engine for one breaker (the breaker calls it; you do not).
-   * @internal
-   */
-  join(settings: Settings, host: FleetHost): FleetLink {
-    return new FleetSync(settings, this, host);
+  static {
+    // The breaker finds the engine under keys from the global symbol registry, not in the public type: what the
+    // engine and the breaker exchange is theirs alone, free to change in any release.
+    Object.defineProperty(SharedStore.prototype, JOIN, {
+      value(this: SharedStore, settings: Settings, host: FleetHost): FleetLink {
+        return this.#shared && new FleetSync(settings, this, host);
+      },
+    });
+    Object.defineProperty(SharedStore.prototype, CHECK_FLEET, {
+      value(this: SharedStore, settings: Settings): void {
+        checkFleetOptions(settings, this);
+      },
+    });
+  }
+}
+
+/** A `SharedStore` over an object with the storage primitives; its methods are called on it, so they may read its fields. */
+class WrappedStore extends SharedStore {
+  readonly #operations: BreakerStore;
+  readonly timeout?: number;
+  subscribe?: (name: string, listener: (record: SharedRecord) => void) => () => void;
+
+  constructor(operations: BreakerStore) {
+    super();
+    this.#operations = operations;
+    if (operations.timeout !== undefined) this.timeout = operations.timeout;
+    if (operations.subscribe !== undefined) this.subscribe = operations.subscribe.bind(operations);
   }
 
-  /**
-   * Checks the fleet options of breakers to come (a registry's defaults) without joining.
-   * @internal
-   */
-  check(settings: Settings): void {
-    checkFleetOptions(settings, this);
+  read(name: string): Promise<SharedRecord> {
+    return this.#operations.read(name);
+  }
+
+  compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult> {
+    return this.#operations.compareAndSet(name, expected, next);
   }
 }
 
 /**
- * Makes a shared store of an object with the storage primitives (an object literal, say).
+ * Makes a shared store of an object with the storage primitives of `BreakerStore` (an object literal, say).
  * Its methods are called on it, so they may read its fields.
  */
-export function sharedStore(operations: StoreOperations): BreakerStore {
-  const store: BreakerStore = {
-    read: (name) => operations.read(name),
-    compareAndSet: (name, expected, next) => operations.compareAndSet(name, expected, next),
-    join: (settings, host) => new FleetSync(settings, store, host),
-    check: (settings) => {
-      checkFleetOptions(settings, store);
-    },
-  };
-  return Object.assign(
-    store,
-    operations.timeout === undefined ? {} : { timeout: operations.timeout },
-    operations.subscribe === undefined ? {} : { subscribe: operations.subscribe.bind(operations) },
-  );
+export function sharedStore(operations: BreakerStore): SharedStore & BreakerStore {
+  return new WrappedStore(operations);
 }

@@ -1,7 +1,8 @@
 import { CircuitBreaker } from '../core/breaker.js';
-import { callReported, Emitter } from '../events/emitter.js';
-import { checkNumber, choosesRate, fail, RATE_OPTIONS, refuseUnknown, resolveOptions } from '../options/validate.js';
 import type { BreakerMetrics, CircuitBreakerOptions } from '../core/types.js';
+import { callReported, Emitter } from '../events/emitter.js';
+import { CHECK_FLEET, choosesRate, RATE_OPTIONS, resolveOptions } from '../options/breaker-options.js';
+import { callback, checkOptionObject, num } from '../options/checks.js';
 
 /** Options of a `BreakerRegistry`. */
 export interface BreakerRegistryOptions {
@@ -74,17 +75,13 @@ export class BreakerRegistry implements Iterable<[string, CircuitBreaker]> {
    * @throws {TypeError | RangeError} when an option (or one of `defaults`) is invalid or unknown.
    */
   constructor(options?: BreakerRegistryOptions) {
-    if (options !== undefined && (typeof options !== 'object' || options === null)) {
-      throw new TypeError(`breakwater: registry options must be an object; got ${String(options)}`);
-    }
-    const o = options ?? {};
-    refuseUnknown(o, REGISTRY_OPTIONS, 'registry option');
-    this.#maxSize = checkNumber('maxSize', o.maxSize);
-    if (o.optionsFor !== undefined && typeof o.optionsFor !== 'function') fail(TypeError, 'optionsFor', o.optionsFor, 'a function');
+    const o = checkOptionObject<BreakerRegistryOptions>(options, 'registry', REGISTRY_OPTIONS);
+    this.#maxSize = num(o.maxSize, 'maxSize', 1, undefined, 'integer') ?? 1000;
+    callback(o.optionsFor, 'optionsFor');
     // Validate the shared options now: a typo should fail at start-up, not on the first call for a key. The
     // fleet options too, by the store's engine (the core carries none of it).
     const settings = resolveOptions(o.defaults);
-    settings.store?.check?.(settings);
+    (settings.store as Record<symbol, ((s: typeof settings) => void) | undefined> | undefined)?.[CHECK_FLEET]?.(settings);
     this.#defaults = o.defaults ?? {};
     this.#optionsFor = o.optionsFor;
   }

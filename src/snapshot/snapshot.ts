@@ -1,9 +1,10 @@
-import { checkNumber, fail, MAX_WINDOW_BUCKETS, MAX_WINDOW_SIZE, NO_MAX } from '../options/validate.js';
-import type { TrackerSnapshot } from '../trackers/tracker.js';
-import type { CircuitState, TransitionReason } from '../core/rules.js';
+import { CIRCUIT_STATES, type CircuitState, TRANSITION_REASONS, type TransitionReason } from '../core/rules.js';
+import { fail, num } from '../options/checks.js';
+import { MAX_WINDOW_BUCKETS, MAX_WINDOW_SIZE, type TrackerSnapshot } from '../trackers/tracker.js';
+import { markChecked } from './brand.js';
 
 /** Version of the snapshot format written by `toJSON()`. */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 1 as const;
 
 /**
  * A breaker's state as JSON-safe data. Times are wall-clock ms since the epoch,
@@ -23,15 +24,6 @@ export interface CircuitSnapshot {
   readonly tracker: TrackerSnapshot;
 }
 
-const STATES = 'closed open half-open forced-open disabled'.split(' ') as readonly CircuitState[];
-const REASONS =
-  'initial failure-threshold recovery-timeout probe-succeeded probe-failed probe-expired forced-open closed-manually disabled reset restored'.split(
-    ' ',
-  ) as readonly TransitionReason[];
-
-const ANY_TIME: readonly [number, undefined, 0] = [0, NO_MAX, 0];
-const ANY_COUNT: readonly [number, undefined, 1] = [0, NO_MAX, 1];
-
 function bad(Kind: typeof TypeError | typeof RangeError, path: string, expected: string, value: unknown): never {
   return fail(Kind, `initialState${path}`, value, expected);
 }
@@ -42,8 +34,9 @@ function plainObject(value: unknown, path: string): Record<string, unknown> {
 }
 
 /** A time (ms, finite, ≥ 0) or a count (a whole number ≥ 0), checked as the number options are. */
-const time = (value: unknown, path: string): number => checkNumber('', value, ANY_TIME, `initialState${path}`);
-const count = (value: unknown, path: string): number => checkNumber('', value, ANY_COUNT, `initialState${path}`);
+const time = (value: unknown, path: string): number => num(value, `initialState${path}`, 0) ?? bad(TypeError, path, 'a number ≥ 0', value);
+const count = (value: unknown, path: string): number =>
+  num(value, `initialState${path}`, 0, undefined, 'integer') ?? bad(TypeError, path, 'an integer ≥ 0', value);
 
 function oneOf<T extends string>(value: unknown, options: readonly T[], path: string): T {
   if (!options.includes(value as T)) bad(TypeError, path, `one of ${options.join(', ')}`, value);
@@ -58,13 +51,13 @@ export function parseTracker(value: unknown): TrackerSnapshot {
   if (kind === 'count') {
     if (typeof t.outcomes !== 'string' || !/^[0-3]*$/.test(t.outcomes))
       bad(TypeError, '.tracker.outcomes', 'a string of digits 0–3', t.outcomes);
-    // No count window holds more (`window.size` ≤ 1,000,000): a longer one is not a snapshot of ours.
+    // No count window holds more: a longer one is not a snapshot of ours.
     if (t.outcomes.length > MAX_WINDOW_SIZE)
       bad(RangeError, '.tracker.outcomes', `at most ${MAX_WINDOW_SIZE} digits`, `${t.outcomes.length} digits`);
     return { kind, outcomes: t.outcomes };
   }
   if (!Array.isArray(t.buckets)) bad(TypeError, '.tracker.buckets', 'an array', t.buckets);
-  // No time window has more (`window.buckets` ≤ 1000); checked before reading any of them.
+  // No time window has more buckets; checked before reading any of them.
   if (t.buckets.length > MAX_WINDOW_BUCKETS)
     bad(RangeError, '.tracker.buckets', `at most ${MAX_WINDOW_BUCKETS} buckets`, `${t.buckets.length} buckets`);
   const buckets = t.buckets.map((b: unknown, i: number) => {
@@ -80,10 +73,20 @@ export function parseTracker(value: unknown): TrackerSnapshot {
 }
 
 /**
- * Checks a snapshot (an object or its JSON text) and copies the known fields into a fresh object,
- * so nothing from hostile input (`__proto__`, extra keys) reaches the breaker.
+ * Checks a snapshot made by `toJSON()` (the object, or its JSON text, from this process or another) and returns
+ * a fresh copy of its known fields, to restore with `new CircuitBreaker({ initialState })`. Nothing from hostile
+ * input (`__proto__`, extra keys) reaches the breaker. `null` and `undefined` (what a key-value store answers for
+ * a key never written) give `null`: no snapshot.
+ *
+ * @example
+ * ```ts
+ * const saved = await kv.get('breaker:quotes-api'); // JSON text, or null
+ * const breaker = new CircuitBreaker({ name: 'quotes-api', initialState: parseSnapshot(saved) });
+ * ```
+ * @throws {TypeError | RangeError} naming the field (`initialState.tracker.failures`, say) and its value.
  */
-export function parseSnapshot(input: unknown): CircuitSnapshot {
+export function parseSnapshot(input: unknown): CircuitSnapshot | null {
+  if (input === null || input === undefined) return null;
   let value = input;
   if (typeof input === 'string') {
     try {
@@ -95,17 +98,17 @@ export function parseSnapshot(input: unknown): CircuitSnapshot {
   const s = plainObject(value, '');
   if (s.version !== SNAPSHOT_VERSION) bad(RangeError, '.version', `${SNAPSHOT_VERSION}`, s.version);
   if (s.name !== null && s.name !== undefined && typeof s.name !== 'string') bad(TypeError, '.name', 'a string or null', s.name);
-  const state = oneOf(s.state, STATES, '.state');
+  const state = oneOf(s.state, CIRCUIT_STATES, '.state');
   const openUntil = s.openUntil === null || s.openUntil === undefined ? null : time(s.openUntil, '.openUntil');
   if (state === 'open' && openUntil === null) bad(TypeError, '.openUntil', 'a time when state is "open"', s.openUntil);
-  return {
+  return markChecked({
     version: SNAPSHOT_VERSION,
     name: typeof s.name === 'string' ? s.name : null,
     state,
-    reason: s.reason === undefined ? 'restored' : oneOf(s.reason, REASONS, '.reason'),
+    reason: s.reason === undefined ? 'restored' : oneOf(s.reason, TRANSITION_REASONS, '.reason'),
     since: time(s.since, '.since'),
     openUntil: state === 'open' ? openUntil : null,
     opens: count(s.opens, '.opens'),
     tracker: parseTracker(s.tracker),
-  };
+  });
 }

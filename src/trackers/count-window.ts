@@ -1,4 +1,13 @@
-import { type FailureTracker, makeStats, type RateRule, rateTripped, type TrackerSnapshot, type TrackerStats } from './tracker.js';
+import { fail, num } from '../options/checks.js';
+import {
+  type FailureTracker,
+  MAX_WINDOW_SIZE,
+  makeStats,
+  type RateRule,
+  rateTripped,
+  type TrackerSnapshot,
+  type TrackerStats,
+} from './tracker.js';
 
 const FAILED = 1;
 const SLOW = 2;
@@ -68,4 +77,30 @@ export class CountWindowTracker implements FailureTracker {
       this.record((flags & FAILED) !== 0, (flags & SLOW) !== 0);
     }
   }
+}
+
+/** Rate mode's window over the last `size` calls. Made by `countWindow()`. */
+export class CountWindow {
+  readonly type = 'count';
+  /** Calls the window holds. */
+  readonly size: number;
+
+  /** Use `countWindow(size)`, which checks `size`. */
+  constructor(size: number) {
+    this.size = size;
+  }
+
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: called by createTracker; private keeps the tracker types out of the public API.
+  private tracker(rule: RateRule): FailureTracker {
+    return new CountWindowTracker(this.size, rule);
+  }
+}
+
+/**
+ * Rate mode's window over the last `size` calls: `window: countWindow(100)`.
+ * @throws {TypeError | RangeError} unless `size` is an integer from 1 to 1,000,000.
+ */
+export function countWindow(size: number): CountWindow {
+  const checked = num(size, 'window.size', 1, MAX_WINDOW_SIZE, 'integer');
+  return new CountWindow(checked ?? fail(TypeError, 'window.size', size, 'an integer ≥ 1'));
 }

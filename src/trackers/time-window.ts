@@ -1,4 +1,13 @@
-import { type FailureTracker, makeStats, type RateRule, rateTripped, type TrackerSnapshot, type TrackerStats } from './tracker.js';
+import { checkOptionObject, fail, num } from '../options/checks.js';
+import {
+  type FailureTracker,
+  MAX_WINDOW_BUCKETS,
+  makeStats,
+  type RateRule,
+  rateTripped,
+  type TrackerSnapshot,
+  type TrackerStats,
+} from './tracker.js';
 
 /**
  * Failure and slow-call rates over the last `duration` ms, in `buckets` slices.
@@ -140,4 +149,44 @@ function emptyBuckets(n: number): number[] {
 function mod(x: number, n: number): number {
   const r = x % n;
   return r < 0 ? r + n : r;
+}
+
+/** Options of `timeWindow`. */
+export interface TimeWindowOptions {
+  /** Ms of calls the window holds. */
+  readonly duration: number;
+  /** Slices the duration is kept in (default 10): a call leaves the window within one slice of `duration`. */
+  readonly buckets?: number;
+}
+
+/** Rate mode's window over the calls of the last `duration` ms. Made by `timeWindow()`. */
+export class TimeWindow {
+  readonly type = 'time';
+  /** Ms of calls the window holds. */
+  readonly duration: number;
+  /** Slices the duration is kept in. */
+  readonly buckets: number;
+
+  /** Use `timeWindow({ duration, buckets })`, which checks them. */
+  constructor(duration: number, buckets: number) {
+    this.duration = duration;
+    this.buckets = buckets;
+  }
+
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: called by createTracker; private keeps the tracker types out of the public API.
+  private tracker(rule: RateRule): FailureTracker {
+    return new TimeWindowTracker(this.duration, this.buckets, rule);
+  }
+}
+
+/**
+ * Rate mode's window over the calls of the last `duration` ms, in `buckets` slices:
+ * `window: timeWindow({ duration: 10_000, buckets: 10 })`.
+ * @throws {TypeError | RangeError} unless `duration` is a number > 0 and `buckets` an integer from 1 to 1000.
+ */
+export function timeWindow(options: TimeWindowOptions): TimeWindow {
+  const o = checkOptionObject<TimeWindowOptions>(options, 'window', ['duration', 'buckets']);
+  const duration =
+    num(o.duration, 'window.duration', 0, undefined, 'above') ?? fail(TypeError, 'window.duration', o.duration, 'a number > 0');
+  return new TimeWindow(duration, num(o.buckets, 'window.buckets', 1, MAX_WINDOW_BUCKETS, 'integer') ?? 10);
 }

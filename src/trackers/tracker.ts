@@ -35,6 +35,10 @@ export interface TrackerStats {
   readonly slowCallRate: number;
 }
 
+/** The largest windows: a count window of this many calls, a time window of this many buckets. */
+export const MAX_WINDOW_SIZE = 1_000_000;
+export const MAX_WINDOW_BUCKETS = 1000;
+
 /** A tracker's remembered outcomes, in a form that survives `JSON.stringify`. */
 export type TrackerSnapshot =
   | { readonly kind: 'consecutive'; readonly failures: number }

@@ -1,7 +1,7 @@
 // The closed fast path (then-based, no async function) and the cheap open path must behave
 // exactly like the general path: these tests pin what they promise.
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
+import { CircuitBreaker, CircuitOpenError, countWindow, timeWindow } from '../../src/index.js';
 
 /** A manual clock that counts its reads. */
 const countingClock = (start = 0) => {
@@ -89,7 +89,7 @@ describe('closed path', () => {
   });
 
   it('does not read the clock for untimed calls that do not open the circuit (consecutive, count window)', async () => {
-    for (const options of [{ failureThreshold: 3 }, { failureRateThreshold: 0.9, window: { type: 'count' as const, size: 10 } }]) {
+    for (const options of [{ failureThreshold: 3 }, { failureRateThreshold: 0.9, window: countWindow(10) }]) {
       const clock = countingClock(100);
       const breaker = new CircuitBreaker({ ...options, clock });
       const before = clock.reads;
@@ -104,7 +104,7 @@ describe('closed path', () => {
     const breaker = new CircuitBreaker({
       failureRateThreshold: 0.5,
       minimumCalls: 2,
-      window: { type: 'count', size: 4 },
+      window: countWindow(4),
       recoveryTimeout: 500,
       clock,
     });
@@ -123,7 +123,7 @@ describe('closed path', () => {
     const breaker = new CircuitBreaker({
       failureRateThreshold: 0.5,
       minimumCalls: 2,
-      window: { type: 'time', duration: 1_000, buckets: 10 },
+      window: timeWindow({ duration: 1_000, buckets: 10 }),
       clock,
     });
     await expect(breaker.execute(() => fail())).rejects.toThrow();

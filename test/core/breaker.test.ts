@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, CircuitOpenError, type StateChangeEvent, TimeoutError } from '../../src/index.js';
+import { CircuitBreaker, CircuitOpenError, countWindow, exponentialBackoff, type StateChangeEvent, TimeoutError } from '../../src/index.js';
 import { boom, ManualClock, memoryLogger } from '../helpers/clock.js';
 
 const failing = () => Promise.reject(new Error('down'));
@@ -604,7 +604,7 @@ describe('logging', () => {
 
 describe('recovery backoff', () => {
   it('grows exponentially with a cap and resets when the circuit closes', async () => {
-    const { breaker, clock } = setup({ failureThreshold: 1, backoff: { type: 'exponential', multiplier: 2, maxDelay: 3000 } });
+    const { breaker, clock } = setup({ failureThreshold: 1, backoff: exponentialBackoff({ multiplier: 2, maxDelay: 3000 }) });
     const openFor = async () => ((await breaker.execute(ok(1)).catch((e: unknown) => e)) as CircuitOpenError).retryAfter;
     await failTimes(breaker, 1);
     expect(await openFor()).toBe(1000);
@@ -632,7 +632,7 @@ describe('recovery backoff', () => {
 
   it('jitter shortens the delay by up to the given fraction', async () => {
     const spy = vi.spyOn(Math, 'random').mockReturnValue(0.5);
-    const { breaker } = setup({ failureThreshold: 1, backoff: { type: 'exponential', jitter: 0.2 } });
+    const { breaker } = setup({ failureThreshold: 1, backoff: exponentialBackoff({ jitter: 0.2 }) });
     await failTimes(breaker, 1);
     const error = (await breaker.execute(ok(1)).catch((e: unknown) => e)) as CircuitOpenError;
     expect(error.retryAfter).toBe(900);
@@ -640,7 +640,7 @@ describe('recovery backoff', () => {
   });
 
   it('fixed backoff keeps the recovery timeout', async () => {
-    const { breaker, clock } = setup({ failureThreshold: 1, backoff: { type: 'fixed' } });
+    const { breaker, clock } = setup({ failureThreshold: 1, backoff: undefined });
     await failTimes(breaker, 1);
     clock.advance(1000);
     await failTimes(breaker, 1);
@@ -745,7 +745,7 @@ describe('durations and slow calls', () => {
       slowCallRateThreshold: 0.5,
       slowCallDuration: 1000,
       minimumCalls: 2,
-      window: { type: 'count', size: 10 },
+      window: countWindow(10),
       timeout: 5000,
       clock,
     });

@@ -6,9 +6,17 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, type CircuitBreakerOptions, CircuitOpenError, TimeoutError } from '../../src/index.js';
 import type { Rules } from '../../src/core/rules.js';
 import * as T from '../../src/core/rules.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  CircuitOpenError,
+  countWindow,
+  exponentialBackoff,
+  TimeoutError,
+  timeWindow,
+} from '../../src/index.js';
 import { RecountTracker, type RecountWindow } from '../helpers/recount-tracker.js';
 
 class NeutralError extends Error {}
@@ -58,10 +66,10 @@ function breakerOptions(c: Config): CircuitBreakerOptions {
     c.mode.type === 'consecutive'
       ? { failureThreshold: c.mode.threshold }
       : c.mode.type === 'count'
-        ? { failureRateThreshold: 0.5, window: { type: 'count', size: c.mode.size } as const, minimumCalls: c.mode.minimumCalls }
+        ? { failureRateThreshold: 0.5, window: countWindow(c.mode.size), minimumCalls: c.mode.minimumCalls }
         : {
             failureRateThreshold: 0.5,
-            window: { type: 'time', duration: c.mode.duration, buckets: 5 } as const,
+            window: timeWindow({ duration: c.mode.duration, buckets: 5 }),
             minimumCalls: c.mode.minimumCalls,
           };
   return {
@@ -71,7 +79,7 @@ function breakerOptions(c: Config): CircuitBreakerOptions {
     halfOpenProbes: c.halfOpenProbes,
     successThreshold: c.successThreshold,
     timeout: c.timeout,
-    backoff: c.backoff ? { type: 'exponential', maxDelay: 350 } : { type: 'fixed' },
+    backoff: c.backoff ? exponentialBackoff({ maxDelay: 350 }) : undefined,
     isFailure: (e) => !(e instanceof NeutralError),
     clock: { now: () => Date.now() },
   };
@@ -129,7 +137,7 @@ async function run(c: Config, actions: Action[]): Promise<void> {
     maxProbeWait: 300,
     halfOpenProbes: c.halfOpenProbes,
     successThreshold: c.successThreshold,
-    backoff: options.backoff ?? { type: 'fixed' },
+    backoff: options.backoff ?? undefined,
   };
   const model = new Model(rules, recountWindow(c), c.timeout);
   const seen: string[] = [];

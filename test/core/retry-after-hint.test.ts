@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
 import { openDelay } from '../../src/core/rules.js';
+import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
 
 const rules = {
   recoveryTimeout: 1000,
-  backoff: { type: 'fixed' } as const,
+  backoff: undefined,
   halfOpenProbes: 1,
   successThreshold: 1,
   maxProbeWait: 60_000,

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConsecutiveTracker } from '../../src/trackers/consecutive.js';
 import * as T from '../../src/core/rules.js';
+import { exponentialBackoff } from '../../src/index.js';
+import { ConsecutiveTracker } from '../../src/trackers/consecutive.js';
 
 const rules: T.Rules = {
   recoveryTimeout: 100,
-  backoff: { type: 'fixed' },
+  backoff: undefined,
   halfOpenProbes: 1,
   successThreshold: 1,
   maxProbeWait: 50,
@@ -42,7 +43,7 @@ describe('pure transitions', () => {
   });
 
   it('exponential backoff defaults: ×2 up to 10 × recoveryTimeout', () => {
-    const r: T.Rules = { ...rules, backoff: { type: 'exponential' } };
+    const r: T.Rules = { ...rules, backoff: exponentialBackoff() };
     expect([1, 2, 3, 4, 5, 6].map((n) => T.recoveryDelay(r, n))).toEqual([100, 200, 400, 800, 1000, 1000]);
   });
 
@@ -57,7 +58,7 @@ describe('pure transitions', () => {
   });
 
   it('exponential backoff over a zero recovery timeout stays zero for any attempt', () => {
-    const zero: T.Rules = { ...rules, recoveryTimeout: 0, backoff: { type: 'exponential' } };
+    const zero: T.Rules = { ...rules, recoveryTimeout: 0, backoff: exponentialBackoff() };
     expect([1, 2, 1024, 1025, 5000].map((n) => T.recoveryDelay(zero, n))).toEqual([0, 0, 0, 0, 0]);
   });
 });

@@ -1,8 +1,8 @@
 // docs/fleet.md and README fleet blocks, stood up with the in-memory store of the tests (no Redis).
 import { describe, expect, it, vi } from 'vitest';
+import type { CompareAndSetResult, SharedRecord, SharedWrite } from '../../src/fleet/contract.js';
 import { SharedStore, sharedStore } from '../../src/fleet/index.js';
 import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
-import type { CompareAndSetResult, SharedRecord, SharedWrite } from '../../src/fleet/contract.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
 const fail = () => Promise.reject(new Error('down'));
@@ -121,7 +121,7 @@ describe('fleet.md "Stores of your own" (fleet.md:306-320)', () => {
       read: async () => ({ version: '', now: Date.now(), circuit: '', tracker: '', settings: '', at: 0, writer: '' }),
       compareAndSet: async () => ({ ok: true as const, version: '1', now: Date.now() }),
     };
-    expect(typeof sharedStore(ops).join).toBe('function');
+    expect(sharedStore(ops)).toBeInstanceOf(SharedStore);
     let e: unknown;
     try {
       new CircuitBreaker({ name: 'n', store: ops as never });

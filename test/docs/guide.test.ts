@@ -1,6 +1,6 @@
 // docs/guide.md blocks run as written, with the prose around them checked. Only the reader's own names are stubbed.
 import { describe, expect, it, vi } from 'vitest';
-import { BreakerRegistry, CircuitBreaker, CircuitOpenError, circuit, circuitOf } from '../../src/index.js';
+import { BreakerRegistry, CircuitBreaker, CircuitOpenError, circuit, circuitOf, countWindow, parseSnapshot } from '../../src/index.js';
 
 const fail = () => Promise.reject(new Error('down'));
 
@@ -130,16 +130,16 @@ describe('guide: Snapshots (guide.md:163-168)', () => {
     const restored = new CircuitBreaker({
       ...options,
       clock: { now: () => 0, wallNow: () => wall },
-      initialState: await kv.get('breaker:users'),
+      initialState: parseSnapshot(await kv.get('breaker:users')),
     });
     expect(restored.state).toBe('open');
     expect(restored.metrics().retryAfter).toBe(15_000);
   });
   it('hostile snapshots are refused with TypeError/RangeError and pollute nothing', () => {
     const bad = '{"__proto__":{"polluted":1},"version":1}';
-    expect(() => new CircuitBreaker({ initialState: bad })).toThrow(/./);
+    expect(() => new CircuitBreaker({ initialState: parseSnapshot(bad) })).toThrow(/./);
     try {
-      new CircuitBreaker({ initialState: bad });
+      new CircuitBreaker({ initialState: parseSnapshot(bad) });
     } catch (e) {
       expect(e instanceof TypeError || e instanceof RangeError).toBe(true);
     }
@@ -187,7 +187,7 @@ describe('guide: registry (guide.md:175-203)', () => {
   it('a key choosing the other mode replaces the defaults mode', () => {
     const r = new BreakerRegistry({
       defaults: { failureThreshold: 3 },
-      optionsFor: (k) => (k === 'rate' ? { failureRateThreshold: 0.5 } : undefined),
+      optionsFor: (k) => (k === 'rate' ? { failureRateThreshold: 0.5, window: countWindow(100) } : undefined),
     });
     expect(() => r.get('rate')).not.toThrow();
   });

@@ -1,6 +1,6 @@
 // Half-open, backoff and migration statements of README.md / docs/guide.md / docs/migrating.md, run.
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, CircuitOpenError, circuit, circuitOf } from '../../src/index.js';
+import { CircuitBreaker, CircuitOpenError, circuit, circuitOf, countWindow, exponentialBackoff, timeWindow } from '../../src/index.js';
 
 const fail = () => Promise.reject(new Error('down'));
 
@@ -40,7 +40,7 @@ describe('half-open (README:135-139, guide.md:78)', () => {
   });
   it('exponential backoff: 2x per failed probe up to 10 x recoveryTimeout, reset when closed', async () => {
     let t = 0;
-    const b = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 1000, backoff: { type: 'exponential' }, clock: { now: () => t } });
+    const b = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 1000, backoff: exponentialBackoff(), clock: { now: () => t } });
     await b.execute(fail).catch(() => {});
     const waits: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -99,7 +99,7 @@ describe('half-open (README:135-139, guide.md:78)', () => {
     expect(() => new CircuitBreaker({ failureThreshold: 3, failureRateThreshold: 0.5 })).toThrow(TypeError);
   });
   it('rate mode: count window and minimumCalls default 10; opens AT the threshold', async () => {
-    const b = new CircuitBreaker({ failureRateThreshold: 0.5, clock: { now: () => 0 } });
+    const b = new CircuitBreaker({ failureRateThreshold: 0.5, window: countWindow(100), clock: { now: () => 0 } });
     for (let i = 0; i < 5; i++) await b.execute(() => 1);
     for (let i = 0; i < 4; i++) await b.execute(fail).catch(() => {});
     expect(b.state).toBe('closed'); // 9 calls < minimumCalls
@@ -117,7 +117,7 @@ describe('migrating.md blocks', () => {
     const breaker = new CircuitBreaker({
       timeout: 3000,
       failureRateThreshold: 0.5,
-      window: { type: 'time', duration: 10_000 },
+      window: timeWindow({ duration: 10_000 }),
       minimumCalls: 10,
       recoveryTimeout: 30_000,
       clock: { now: () => t },
@@ -134,7 +134,7 @@ describe('migrating.md blocks', () => {
     let t = 0;
     const b = new CircuitBreaker({
       failureRateThreshold: 0.5,
-      window: { type: 'time', duration: 10_000 },
+      window: timeWindow({ duration: 10_000 }),
       minimumCalls: 10,
       clock: { now: () => t },
     });

@@ -72,6 +72,8 @@ const options: ts.CompilerOptions = {
   baseUrl: root,
   paths: {
     breakwater: ['src/index.ts'],
+    'breakwater/prometheus': ['src/exporters/prometheus.ts'],
+    'breakwater/opentelemetry': ['src/exporters/opentelemetry.ts'],
     'breakwater/*': ['src/*/index.ts'],
   },
 };

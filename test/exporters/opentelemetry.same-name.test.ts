@@ -1,8 +1,8 @@
 // Two breakers with one name on one meter and prefix: the second is refused, so the first one's state is never hidden.
 import { type DataPoint, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
 import { ATTRIBUTES, instrumentOpenTelemetry } from '../../src/exporters/opentelemetry.js';
+import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
 
 /** The SDK's default: cumulative temporality. */
 class CumulativeReader extends MetricReader {

@@ -18,8 +18,8 @@ import {
   MetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
 import { ATTRIBUTES, instrumentOpenTelemetry } from '../../src/exporters/opentelemetry.js';
+import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
 
 /**
  * Collects on demand. Gauges are read as deltas, so a series the breakers no longer observe is

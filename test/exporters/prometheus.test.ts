@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
 import { createPrometheusMetrics, instrumentPrometheus } from '../../src/exporters/prometheus.js';
+import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
 
 const clock = { t: 0, now: () => clock.t };
 afterEach(() => {

@@ -1,8 +1,8 @@
 // The usual transitions start at 0 when a breaker is tracked, so that increase() sees the first time a circuit opens.
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker } from '../../src/index.js';
 import { instrumentPrometheus } from '../../src/exporters/prometheus.js';
+import { CircuitBreaker } from '../../src/index.js';
 
 const clock = { t: 0, now: () => clock.t };
 

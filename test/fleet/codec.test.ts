@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCircuit, decodeTracker, encodeCircuit, settingsDigest } from '../../src/fleet/codec.js';
-import { resolveOptions } from '../../src/options/validate.js';
 import { initialCircuit } from '../../src/core/rules.js';
+import { decodeCircuit, decodeTracker, encodeCircuit, settingsDigest } from '../../src/fleet/codec.js';
+import { countWindow, exponentialBackoff } from '../../src/index.js';
+import { resolveOptions } from '../../src/options/breaker-options.js';
 
 describe('fleet codec', () => {
   it('round-trips a circuit', () => {
@@ -46,8 +47,14 @@ describe('fleet codec', () => {
     expect(settingsDigest(resolveOptions({ failureThreshold: 5, name: 'x', timeout: 10 }))).toBe(base);
     expect(settingsDigest(resolveOptions({ failureThreshold: 6 }))).not.toBe(base);
     expect(settingsDigest(resolveOptions({ backoff: () => 5 }))).toBe(settingsDigest(resolveOptions({ backoff: () => 7 })));
-    expect(settingsDigest(resolveOptions({ failureRateThreshold: 0.5 }))).not.toBe(
-      settingsDigest(resolveOptions({ failureRateThreshold: 0.6 })),
+    expect(settingsDigest(resolveOptions({ failureRateThreshold: 0.5, window: countWindow(100) }))).not.toBe(
+      settingsDigest(resolveOptions({ failureRateThreshold: 0.6, window: countWindow(100) })),
+    );
+    expect(settingsDigest(resolveOptions({ failureRateThreshold: 0.5, window: countWindow(100) }))).not.toBe(
+      settingsDigest(resolveOptions({ failureRateThreshold: 0.5, window: countWindow(50) })),
+    );
+    expect(settingsDigest(resolveOptions({ backoff: exponentialBackoff({ multiplier: 2 }) }))).not.toBe(
+      settingsDigest(resolveOptions({ backoff: exponentialBackoff({ multiplier: 3 }) })),
     );
   });
 });

@@ -1,6 +1,6 @@
 // dispose() and the store-error fallbacks: a breaker that left runs alone.
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker } from '../../src/index.js';
+import { CircuitBreaker, countWindow } from '../../src/index.js';
 import { fail, ok, quiet, tick } from '../helpers/fleet-fixtures.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
@@ -81,6 +81,7 @@ describe("a fault that starts in dispose()'s last flush", () => {
       name: 'api',
       store: sa,
       failureRateThreshold: 0.5,
+      window: countWindow(100),
       minimumCalls: 10,
       onStoreError: 'fail-closed',
       clock: { now: () => clock.t },

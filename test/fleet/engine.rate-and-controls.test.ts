@@ -1,6 +1,6 @@
 // Fleet mode: re-reads without a subscriber, controls that forget waiting outcomes or survive dispose(), a store clock that steps back, hostile records.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker } from '../../src/index.js';
+import { CircuitBreaker, countWindow, timeWindow } from '../../src/index.js';
 import { fail, fleetOf as fleet, ok, tick } from '../helpers/fleet-fixtures.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
@@ -13,7 +13,7 @@ describe('reset() and close() with outcomes still batched', () => {
     failureThreshold: undefined,
     failureRateThreshold: 0.5,
     minimumCalls: 2,
-    window: { type: 'count' as const, size: 10 },
+    window: countWindow(10),
     syncInterval: 60_000,
   };
 
@@ -111,7 +111,7 @@ describe('rate mode without a subscriber: a re-read at most once per syncInterva
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { breakers, clock, store } = fleet(
       2,
-      { failureThreshold: undefined, failureRateThreshold: 0.5, minimumCalls: 2, window: { type: 'count', size: 4 }, syncInterval: 100 },
+      { failureThreshold: undefined, failureRateThreshold: 0.5, minimumCalls: 2, window: countWindow(4), syncInterval: 100 },
       { subscribe: false },
     );
     const [a, b] = breakers as [CircuitBreaker, CircuitBreaker];
@@ -145,7 +145,7 @@ describe('a time window when the store clock steps back', () => {
       store,
       failureRateThreshold: 0.5,
       minimumCalls: 4,
-      window: { type: 'time', duration: 60_000, buckets: 6 },
+      window: timeWindow({ duration: 60_000, buckets: 6 }),
       clock: { now: () => clock.t },
       logger: { info() {}, warn() {}, error() {} },
     });

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sharedStore } from '../../src/fleet/index.js';
-import { CircuitBreaker, type CircuitBreakerOptions, CircuitOpenError, type StateChangeEvent } from '../../src/index.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  CircuitOpenError,
+  countWindow,
+  type StateChangeEvent,
+  timeWindow,
+} from '../../src/index.js';
 import { fail, fleetOf as fleet, ok, tick } from '../helpers/fleet-fixtures.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
@@ -44,7 +51,13 @@ describe('fleet options', () => {
 
 describe('one breaker shared by a fleet', () => {
   it('dispose() writes what is batched, unsubscribes, and leaves the breaker running alone', async () => {
-    const { breakers, store } = fleet(2, { failureThreshold: undefined, failureRateThreshold: 0.5, minimumCalls: 2, syncInterval: 60_000 });
+    const { breakers, store } = fleet(2, {
+      failureThreshold: undefined,
+      failureRateThreshold: 0.5,
+      window: countWindow(100),
+      minimumCalls: 2,
+      syncInterval: 60_000,
+    });
     const [gone, stays] = breakers as [CircuitBreaker, CircuitBreaker];
     await tick();
     await gone.execute(ok); // a success waits in the batch for the sync interval
@@ -243,7 +256,7 @@ describe('the hot path with a store', () => {
       failureThreshold: undefined,
       failureRateThreshold: 0.5,
       minimumCalls: 4,
-      window: { type: 'count', size: 10 },
+      window: countWindow(10),
       syncInterval: 100,
     });
     await vi.advanceTimersByTimeAsync(0);
@@ -261,7 +274,7 @@ describe('the hot path with a store', () => {
     const { breakers, store } = fleet(1, {
       failureThreshold: undefined,
       failureRateThreshold: 0.5,
-      window: { type: 'count', size: 100 },
+      window: countWindow(100),
       syncInterval: 60_000,
     });
     await tick();
@@ -276,7 +289,7 @@ describe('the hot path with a store', () => {
       failureThreshold: undefined,
       failureRateThreshold: 0.5,
       minimumCalls: 4,
-      window: { type: 'time', duration: 1_000, buckets: 10 },
+      window: timeWindow({ duration: 1_000, buckets: 10 }),
     });
     await tick();
     await breakers[0]?.execute(ok);
@@ -567,7 +580,7 @@ describe('fleet sync, corner cases', () => {
       slowCallRateThreshold: 0.5,
       slowCallDuration: 10,
       minimumCalls: 2,
-      window: { type: 'count', size: 4 },
+      window: countWindow(4),
       clock: { now: () => clock.t },
     });
     await tick();
@@ -618,7 +631,7 @@ describe('fleet sync, corner cases', () => {
       failureThreshold: undefined,
       failureRateThreshold: 0.5,
       minimumCalls: 3,
-      window: { type: 'count', size: 4 },
+      window: countWindow(4),
       syncInterval: 100,
     });
     await vi.advanceTimersByTimeAsync(0);
@@ -637,7 +650,7 @@ describe('fleet sync, corner cases', () => {
       name: 'api',
       store: stores[0],
       failureRateThreshold: 0.5,
-      window: { type: 'count', size: 10 },
+      window: countWindow(10),
       clock: { now: () => clock.t },
       logger,
     });
@@ -654,7 +667,7 @@ describe('fleet sync, corner cases', () => {
 
   it('tells an observer about probe slots and manual controls, written or not', async () => {
     const { FleetSync } = await import('../../src/fleet/engine.js');
-    const { resolveOptions } = await import('../../src/options/validate.js');
+    const { resolveOptions } = await import('../../src/options/breaker-options.js');
     const { createTracker } = await import('../../src/trackers/create.js');
     const { initialCircuit } = await import('../../src/core/rules.js');
     const clock = { t: 0 };

@@ -7,13 +7,13 @@
 // whole open/probe/close cycle).
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decodeCircuit } from '../../src/fleet/codec.js';
-import { type Commit, FleetSync, ITEM } from '../../src/fleet/engine.js';
-import { CircuitBreaker } from '../../src/index.js';
-import { resolveOptions, type Settings } from '../../src/options/validate.js';
-import type { CompareAndSetResult, FleetHost, FleetLink, SharedWrite } from '../../src/fleet/contract.js';
-import { createTracker } from '../../src/trackers/create.js';
 import { advanceAll as advanceAllRules, type Circuit, FAILURE, type Outcome, settle } from '../../src/core/rules.js';
+import { decodeCircuit } from '../../src/fleet/codec.js';
+import type { CompareAndSetResult, FleetHost, FleetLink, SharedWrite } from '../../src/fleet/contract.js';
+import { type Commit, FleetSync, ITEM } from '../../src/fleet/engine.js';
+import { CircuitBreaker, countWindow } from '../../src/index.js';
+import { JOIN, resolveOptions, type Settings } from '../../src/options/breaker-options.js';
+import { createTracker } from '../../src/trackers/create.js';
 import { MemoryBackend, MemoryStore, type MemoryStoreOptions } from '../helpers/memory-store.js';
 
 const N = 3;
@@ -39,7 +39,7 @@ class TapStore extends MemoryStore {
   ) {
     super(options, backend);
   }
-  override join(settings: Settings, host: FleetHost): FleetLink {
+  [JOIN](settings: Settings, host: FleetHost): FleetLink {
     return new FleetSync(settings, this, host, this.observer);
   }
   override async compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult> {
@@ -95,7 +95,7 @@ const settingsArb = fc.oneof(
   fc.record({
     failureRateThreshold: fc.constantFrom(0.5, 0.75),
     minimumCalls: fc.integer({ min: 1, max: 3 }),
-    window: fc.constant({ type: 'count' as const, size: 4 }),
+    window: fc.constant(countWindow(4)),
     halfOpenProbes: fc.integer({ min: 1, max: 2 }),
   }),
 );

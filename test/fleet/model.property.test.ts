@@ -5,11 +5,12 @@
 // order the store accepted the writes), and no failure or probe outcome is lost or counted twice.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { admission, admitProbe, advanceAll, type Circuit, FAILURE, initialCircuit, type Outcome, settle } from '../../src/core/rules.js';
 import { decodeCircuit, encodeCircuit } from '../../src/fleet/codec.js';
 import { type Commit, type FleetHost, FleetSync, ITEM } from '../../src/fleet/engine.js';
-import { modeOf, resolveOptions } from '../../src/options/validate.js';
+import { countWindow } from '../../src/index.js';
+import { modeOf, resolveOptions } from '../../src/options/breaker-options.js';
 import { createTracker } from '../../src/trackers/create.js';
-import { admission, admitProbe, advanceAll, type Circuit, FAILURE, initialCircuit, type Outcome, settle } from '../../src/core/rules.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
 const N = 3;
@@ -42,7 +43,7 @@ const settingsArb = fc.oneof(
   fc.record({
     failureRateThreshold: fc.constantFrom(0.5, 0.75),
     minimumCalls: fc.integer({ min: 1, max: 3 }),
-    window: fc.constant({ type: 'count' as const, size: 4 }),
+    window: fc.constant(countWindow(4)),
     halfOpenProbes: fc.integer({ min: 1, max: 2 }),
   }),
 );

@@ -34,7 +34,9 @@ describe('the core entry', () => {
     const operations = new MemoryStore();
     const bare = { read: operations.read.bind(operations), compareAndSet: operations.compareAndSet.bind(operations) };
     expect(() => new CircuitBreaker({ name: 'b', store: bare as never })).toThrow(TypeError);
-    expect(() => new CircuitBreaker({ name: 'b', store: bare as never })).toThrow(/option "store".*join\(\).*SharedStore.*sharedStore\(\)/);
+    expect(() => new CircuitBreaker({ name: 'b', store: bare as never })).toThrow(
+      /option "store" must be a shared store: RedisStore .*sharedStore\(\) or a SharedStore subclass/,
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import type { SharedRecord } from '../../src/index.js';
+import type { SharedRecord } from '../../src/fleet/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 
 /** A store that counts the reads it answered (a breaker that learnt a change without a read heard it by message). */

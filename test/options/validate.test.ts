@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../../src/index.js';
+import { CircuitBreaker, type CircuitBreakerOptions, countWindow, exponentialBackoff, timeWindow } from '../../src/index.js';
 
 const build = (options: unknown) => () => new CircuitBreaker(options as CircuitBreakerOptions);
 
@@ -27,13 +27,14 @@ describe('invalid options throw at construction, naming the option and the value
     ['clock', { now: 5 }, TypeError, /"clock"/],
     ['clock', { now: () => 0, wallNow: 1 }, TypeError, /"clock"/],
     ['logger', console.log, TypeError, /"logger" must be an object with info, warn and error methods; got a function/],
-    ['backoff', 'exp', TypeError, /"backoff"/],
-    ['backoff', { type: 'linear' }, TypeError, /"backoff.type"/],
-    ['backoff', { type: 'exponential', multiplier: 0.5 }, RangeError, /"backoff.multiplier"/],
-    ['backoff', { type: 'exponential', maxDelay: 10 }, RangeError, /"backoff.maxDelay" must be a number ≥ 60000/],
-    ['backoff', { type: 'exponential', jitter: 2 }, RangeError, /"backoff.jitter"/],
-    ['backoff', { type: 'exponential', maxdelay: 5_000_000 }, TypeError, /unknown backoff option "maxdelay" \(did you mean "maxDelay"\?\)/],
-    ['backoff', { type: 'fixed', delay: 5 }, TypeError, /unknown backoff option "delay"/],
+    ['backoff', 'exp', TypeError, /"backoff" must be a function; got "exp"/],
+    ['backoff', { type: 'exponential' }, TypeError, /"backoff" must be a function/],
+    ['maxConcurrent', 0, RangeError, /"maxConcurrent" must be an integer ≥ 1; got 0/],
+    ['maxConcurrent', 1.5, RangeError, /"maxConcurrent"/],
+    ['maxConcurrent', '5', TypeError, /"maxConcurrent"/],
+    ['initialState', { version: 1, state: 'closed' }, TypeError, /"initialState" must be a snapshot from parseSnapshot\(\) or toJSON\(\)/],
+    ['initialState', '{"version":1}', TypeError, /"initialState" must be a snapshot from parseSnapshot\(\)/],
+    ['window', { type: 'count', size: 10 }, TypeError, /"window" must be countWindow\(size\) or timeWindow/],
     ['timeout', 2 ** 31, RangeError, /"timeout" must be a number > 0 and ≤ 2147483647; got 2147483648/],
   ])('%s = %o', (option, value, Kind, message) => {
     const f = build({ [option]: value });
@@ -45,19 +46,59 @@ describe('invalid options throw at construction, naming the option and the value
     [{ failureRateThreshold: 0 }, RangeError, /"failureRateThreshold"/],
     [{ failureRateThreshold: 1.5 }, RangeError, /≤ 1/],
     [{ failureRateThreshold: 0.5, window: null }, TypeError, /"window"/],
-    [{ failureRateThreshold: 0.5, window: { type: 'sliding' } }, TypeError, /"window.type"/],
-    [{ failureRateThreshold: 0.5, window: { type: 'count', size: 0 } }, RangeError, /"window.size"/],
-    [{ failureRateThreshold: 0.5, window: { type: 'time', duration: 0 } }, RangeError, /"window.duration"/],
-    [{ failureRateThreshold: 0.5, window: { type: 'time', duration: 10, buckets: 0.5 } }, RangeError, /"window.buckets"/],
-    [{ failureRateThreshold: 0.5, minimumCalls: 0 }, RangeError, /"minimumCalls"/],
-    [{ failureRateThreshold: 0.5, window: { type: 'time', duration: 10_000, bucket: 5 } }, TypeError, /unknown window option "bucket"/],
-    [{ failureRateThreshold: 0.5, window: { type: 'count', size: 10, buckets: 5 } }, TypeError, /unknown window option "buckets"/],
+    [{ failureRateThreshold: 0.5, window: { type: 'sliding' } }, TypeError, /"window" must be countWindow/],
+    [{ failureRateThreshold: 0.5, window: countWindow(10), minimumCalls: 0 }, RangeError, /"minimumCalls"/],
     [{ failureRateThreshold: 0.5, failureThreshold: 3 }, TypeError, /cannot be combined/],
-    [{ window: { type: 'count', size: 10 } }, TypeError, /needs "failureRateThreshold" or "slowCallRateThreshold"/],
-    [{ slowCallRateThreshold: 0.5 }, TypeError, /needs "slowCallDuration"/],
+    [{ window: countWindow(10) }, TypeError, /needs "failureRateThreshold" or "slowCallRateThreshold"/],
+    [{ failureRateThreshold: 0.5 }, TypeError, /rate mode needs .*a "window": countWindow\(size\)/],
+    [{ minimumCalls: 5 }, TypeError, /rate mode needs/],
+    [{ slowCallRateThreshold: 0.5, window: countWindow(10) }, TypeError, /needs "slowCallDuration"/],
   ])('rate options %o', (options, Kind, message) => {
     expect(build(options)).toThrow(Kind);
     expect(build(options)).toThrow(message);
+  });
+
+  it.each([
+    ['countWindow(0)', () => countWindow(0), RangeError, /"window.size" must be an integer ≥ 1 and ≤ 1000000; got 0/],
+    ['countWindow()', () => countWindow(undefined as never), TypeError, /"window.size"/],
+    ['timeWindow({ duration: 0 })', () => timeWindow({ duration: 0 }), RangeError, /"window.duration"/],
+    ['timeWindow({})', () => timeWindow({} as never), TypeError, /"window.duration" must be a number > 0; got undefined/],
+    ['timeWindow buckets 0.5', () => timeWindow({ duration: 10, buckets: 0.5 }), RangeError, /"window.buckets"/],
+    [
+      'timeWindow bucket typo',
+      () => timeWindow({ duration: 10, bucket: 5 } as never),
+      TypeError,
+      /unknown window option "bucket" \(did you mean "buckets"\?\)/,
+    ],
+    ['exponentialBackoff multiplier', () => exponentialBackoff({ multiplier: 0.5 }), RangeError, /"backoff.multiplier"/],
+    ['exponentialBackoff jitter', () => exponentialBackoff({ jitter: 2 }), RangeError, /"backoff.jitter"/],
+    [
+      'exponentialBackoff typo',
+      () => exponentialBackoff({ maxdelay: 5 } as never),
+      TypeError,
+      /unknown backoff option "maxdelay" \(did you mean "maxDelay"\?\)/,
+    ],
+    [
+      'exponentialBackoff maxDelay < recoveryTimeout',
+      () => new CircuitBreaker({ backoff: exponentialBackoff({ maxDelay: 10 }) }),
+      RangeError,
+      /"backoff.maxDelay" must be ≥ recoveryTimeout \(60000\); got 10/,
+    ],
+  ])('strategy %s', (_, make, Kind, message) => {
+    expect(make).toThrow(Kind);
+    expect(make).toThrow(message);
+  });
+
+  it('refuses a class as a predicate, with the predicate to write instead', () => {
+    class RequestError extends Error {}
+    expect(build({ isFailure: RequestError })).toThrow(
+      new TypeError(
+        'breakwater: option "isFailure" must be a function that judges the value, not a class; use (error) => error instanceof RequestError',
+      ),
+    );
+    expect(build({ isFailure: TypeError })).toThrow(/use \(error\) => error instanceof TypeError/);
+    expect(build({ isResultFailure: class Bad {} })).toThrow(/"isResultFailure" must be a function that judges the value, not a class/);
+    expect(() => new CircuitBreaker({ isFailure: (e) => e instanceof RequestError })).not.toThrow();
   });
 
   it('refuses unknown option names and suggests the closest one', () => {
@@ -79,17 +120,17 @@ describe('invalid options throw at construction, naming the option and the value
   });
 
   it('accepts every valid rate setup', () => {
-    expect(() => new CircuitBreaker({ failureRateThreshold: 0.5 })).not.toThrow();
+    expect(() => new CircuitBreaker({ failureRateThreshold: 0.5, window: countWindow(100) })).not.toThrow();
     expect(
       () =>
         new CircuitBreaker({
           failureRateThreshold: 1,
           slowCallRateThreshold: 0.2,
           slowCallDuration: 100,
-          window: { type: 'time', duration: 10_000 },
+          window: timeWindow({ duration: 10_000 }),
           minimumCalls: 5,
         }),
     ).not.toThrow();
-    expect(() => new CircuitBreaker({ backoff: { type: 'exponential', multiplier: 3, maxDelay: 120_000, jitter: 0.1 } })).not.toThrow();
+    expect(() => new CircuitBreaker({ backoff: exponentialBackoff({ multiplier: 3, maxDelay: 120_000, jitter: 0.1 }) })).not.toThrow();
   });
 });

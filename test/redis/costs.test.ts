@@ -2,7 +2,7 @@
 // counted at the client. 1,000 calls over about one second, syncInterval 100 ms.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../../src/index.js';
+import { CircuitBreaker, type CircuitBreakerOptions, countWindow } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
@@ -120,7 +120,7 @@ describe.skipIf(!redisAvailable())('Redis round trips per 1,000 calls', () => {
     const n = await measure(
       'closed (rate window), subscriber',
       true,
-      { failureThreshold: undefined, failureRateThreshold: 0.5, window: { type: 'count', size: 100 } },
+      { failureThreshold: undefined, failureRateThreshold: 0.5, window: countWindow(100) },
       ok,
     );
     // One write per flush (every syncInterval), plus a first write.
@@ -146,7 +146,7 @@ describe.skipIf(!redisAvailable())('Redis round trips per 1,000 calls', () => {
     const n = await measure(
       'mixed 10 % failures (rate window), subscriber',
       true,
-      { failureThreshold: undefined, failureRateThreshold: 0.5, window: { type: 'count', size: 100 } },
+      { failureThreshold: undefined, failureRateThreshold: 0.5, window: countWindow(100) },
       (i) => (fails(i) ? down() : 'ok'),
     );
     expect(n).toBeLessThanOrEqual(130 + 3 * Math.ceil(lastElapsed / 100));

@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SharedRecord } from '../../src/index.js';
+import type { SharedRecord } from '../../src/fleet/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { sleep, until } from '../helpers/real-time.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
+import { BreakerRegistry, CircuitBreaker, countWindow } from '../../src/index.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
 const clockAt = (start = 0) => {
@@ -179,11 +179,11 @@ describe('BreakerRegistry', () => {
     const clock = clockAt();
     const registry = new BreakerRegistry({
       defaults: { failureThreshold: 3, clock },
-      optionsFor: (key) => (key === 'bulk' ? { failureRateThreshold: 0.5, minimumCalls: 2 } : undefined),
+      optionsFor: (key) => (key === 'bulk' ? { failureRateThreshold: 0.5, window: countWindow(10), minimumCalls: 2 } : undefined),
     });
     expect(registry.get('bulk').metrics().failureRate).toBe(0);
     const rated = new BreakerRegistry({
-      defaults: { failureRateThreshold: 0.5, window: { type: 'count', size: 10 }, clock },
+      defaults: { failureRateThreshold: 0.5, window: countWindow(10), clock },
       optionsFor: (key) => (key === 'one' ? { failureThreshold: 1 } : undefined),
     });
     await expect(rated.get('one').execute(() => Promise.reject(new Error('down')))).rejects.toThrow('down');

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../../src/index.js';
+import { CircuitBreaker, type CircuitBreakerOptions, countWindow, exponentialBackoff, parseSnapshot, timeWindow } from '../../src/index.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 import { describeValue, drain, microtasks, realTurn, TestTimers, Tracker, Unhandled, until } from './harness.js';
 
@@ -222,8 +222,8 @@ function optionsOf(c: Config): CircuitBreakerOptions {
     c.mode.type === 'consecutive'
       ? { failureThreshold: c.mode.threshold }
       : c.mode.type === 'count'
-        ? { failureRateThreshold: 0.5, window: { type: 'count', size: c.mode.size }, minimumCalls: c.mode.minimumCalls }
-        : { failureRateThreshold: 0.5, window: { type: 'time', duration: c.mode.duration }, minimumCalls: c.mode.minimumCalls };
+        ? { failureRateThreshold: 0.5, window: countWindow(c.mode.size), minimumCalls: c.mode.minimumCalls }
+        : { failureRateThreshold: 0.5, window: timeWindow({ duration: c.mode.duration }), minimumCalls: c.mode.minimumCalls };
   const hint: Record<Hint, CircuitBreakerOptions['retryAfterHint']> = {
     none: undefined,
     throws: () => {
@@ -238,7 +238,7 @@ function optionsOf(c: Config): CircuitBreakerOptions {
   };
   const backoff: Record<Backoff, CircuitBreakerOptions['backoff']> = {
     none: undefined,
-    exponential: { type: 'exponential', multiplier: 2, maxDelay: 200, jitter: 0.5 },
+    exponential: exponentialBackoff({ multiplier: 2, maxDelay: 200, jitter: 0.5 }),
     throws: () => {
       throw new Error('backoff boom');
     },
@@ -495,7 +495,7 @@ async function scenario(c: Config, actions: Action[]): Promise<string[]> {
             else if (a.what === 'toJSON') JSON.stringify(breaker.toJSON());
             else if (a.what === 'restore') {
               if (store === undefined) {
-                const copy = new CircuitBreaker({ ...optionsOf(c), initialState: JSON.stringify(breaker.toJSON()) });
+                const copy = new CircuitBreaker({ ...optionsOf(c), initialState: parseSnapshot(JSON.stringify(breaker.toJSON())) });
                 tracker.track('copy call', () => copy.execute(() => 1));
               }
             } else tracker.track(a.what, () => breaker[a.what as 'flush' | 'dispose']());

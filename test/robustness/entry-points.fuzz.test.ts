@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBreakerFetch } from '../../src/fetch/index.js';
-import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
+import { BreakerRegistry, CircuitBreaker, countWindow } from '../../src/index.js';
 import { describeValue, drain, microtasks, realTurn, TestTimers, Tracker, Unhandled, until } from './harness.js';
 
 type Upstream =
@@ -205,7 +205,7 @@ async function fetchScenario(c: typeof fetchConfig extends fc.Arbitrary<infer C>
             optionsFor: (origin: string) => {
               if (c.optionsFor === 'throws' && origin.includes('c.test')) throw new Error('optionsFor boom');
               if (c.optionsFor === 'undefined') return undefined;
-              if (c.optionsFor === 'rate') return { failureRateThreshold: 0.5, minimumCalls: 1, clock };
+              if (c.optionsFor === 'rate') return { failureRateThreshold: 0.5, window: countWindow(100), minimumCalls: 1, clock };
               return { timeout: 5, clock };
             },
           }),

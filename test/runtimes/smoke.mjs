@@ -1,6 +1,6 @@
 // The runtime smoke test: plain JavaScript against the packed library, free of any runtime's APIs,
 // so the same file runs on Node, Bun, Deno, the Workers runtime and in a browser page.
-import { BreakerRegistry, CircuitBreaker, CircuitOpenError, TimeoutError } from 'breakwater';
+import { BreakerRegistry, CircuitBreaker, CircuitOpenError, parseSnapshot, TimeoutError } from 'breakwater';
 import { createBreakerFetch } from 'breakwater/fetch';
 
 function check(condition, what) {
@@ -37,7 +37,7 @@ export async function smoke() {
   check(breaker.state === 'half-open', 'half-open once the recovery time is over');
   check((await breaker.execute(() => 'probe')) === 'probe' && breaker.state === 'closed', 'a probe closes it');
   check(transitions.join(',') === 'closed>open,open>half-open,half-open>closed', `transitions ${transitions}`);
-  const copy = new CircuitBreaker({ initialState: JSON.parse(JSON.stringify(breaker.toJSON())) });
+  const copy = new CircuitBreaker({ initialState: parseSnapshot(JSON.stringify(breaker.toJSON())) });
   check(copy.state === 'closed', 'a snapshot restores');
   passed.push('breaker');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
+import { CircuitBreaker, CircuitOpenError, countWindow, parseSnapshot, timeWindow } from '../../src/index.js';
 import { ManualClock } from '../helpers/clock.js';
 
 const failing = () => Promise.reject(new Error('down'));
@@ -32,7 +32,7 @@ describe('toJSON / initialState', () => {
     const text = JSON.stringify(source);
     // Another process: monotonic time near zero, wall clock 300 ms later.
     const b = new ManualClock(3, 1_800_000_010_300 - 3);
-    const restored = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 1000, clock: b, initialState: text });
+    const restored = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 1000, clock: b, initialState: parseSnapshot(text) });
     expect(restored.state).toBe('open');
     const error = (await restored.execute(() => 1).catch((e: unknown) => e)) as CircuitOpenError;
     expect(error).toBeInstanceOf(CircuitOpenError);
@@ -43,7 +43,7 @@ describe('toJSON / initialState', () => {
 
   it('restores windowed counts and half-open without probes', async () => {
     const clock = new ManualClock();
-    const opts = { failureRateThreshold: 0.5, window: { type: 'count', size: 4 } as const, minimumCalls: 4, recoveryTimeout: 100, clock };
+    const opts = { failureRateThreshold: 0.5, window: countWindow(4), minimumCalls: 4, recoveryTimeout: 100, clock };
     const a = new CircuitBreaker(opts);
     await a.execute(failing).catch(() => undefined);
     await a.execute(() => 1);
@@ -62,7 +62,7 @@ describe('toJSON / initialState', () => {
   it('ignores tracker counts of another mode but keeps the state', () => {
     const clock = new ManualClock();
     const snapshot = new CircuitBreaker({ clock }).toJSON();
-    const b = new CircuitBreaker({ failureRateThreshold: 0.5, clock, initialState: snapshot });
+    const b = new CircuitBreaker({ failureRateThreshold: 0.5, window: countWindow(100), clock, initialState: snapshot });
     expect(b.state).toBe('closed');
     expect(b.metrics().window.calls).toBe(0);
   });
@@ -106,19 +106,22 @@ describe('toJSON / initialState', () => {
     ['a short bucket', { ...valid, tracker: { kind: 'time', buckets: [[1, 2]] } }, TypeError, /buckets\[0\]/],
     ['a bucket with more failures than calls', { ...valid, tracker: { kind: 'time', buckets: [[1, 1, 2, 0]] } }, RangeError, /no larger/],
   ])('refuses %s', (_, value, Kind, message) => {
-    const build = () => new CircuitBreaker({ initialState: value as never });
+    const build = () => new CircuitBreaker({ initialState: parseSnapshot(value) });
     expect(build).toThrow(Kind);
     expect(build).toThrow(message);
   });
 
   it('accepts a snapshot without name and reason, and a time tracker', () => {
     const { name: _n, reason: _r, ...bare } = valid;
-    const b = new CircuitBreaker({ initialState: bare as never });
+    const b = new CircuitBreaker({ initialState: parseSnapshot(bare) });
     expect(b.toJSON().reason).toBe('restored');
     const timed = { ...valid, tracker: { kind: 'time', buckets: [[Date.now(), 3, 1, 0]] } };
     expect(
-      new CircuitBreaker({ failureRateThreshold: 0.5, window: { type: 'time', duration: 60_000 }, initialState: timed as never }).metrics()
-        .window.calls,
+      new CircuitBreaker({
+        failureRateThreshold: 0.5,
+        window: timeWindow({ duration: 60_000 }),
+        initialState: parseSnapshot(timed),
+      }).metrics().window.calls,
     ).toBe(3);
   });
 
@@ -127,7 +130,7 @@ describe('toJSON / initialState', () => {
       '{',
       '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},',
     );
-    const b = new CircuitBreaker({ initialState: hostile });
+    const b = new CircuitBreaker({ initialState: parseSnapshot(hostile) });
     expect(b.state).toBe('closed');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(b.toJSON())).toEqual(['version', 'name', 'state', 'reason', 'since', 'openUntil', 'opens', 'tracker']);
