@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { type Handler, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { CircuitBreaker, CircuitOpenError, type Clock, type LogRecord } from '../../src/index.js';
+import { CircuitBreaker, CircuitOpenError, type Clock, ConcurrencyLimitError, type LogRecord } from '../../src/index.js';
 import type { Config } from './config.js';
 import { jsonLogger, type LineWriter, stdoutWriter } from './log.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
@@ -26,12 +26,6 @@ export interface ConsumerDeps {
 
 /** Whole seconds for `Retry-After`: rounded up, at least 1 (a client retrying sooner would be rejected again). */
 export const retryAfterSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
-
-/**
- * The breaker turned the call away because `maxConcurrent` calls were already in flight. Told by its name, so
- * it holds across two copies of breakwater in one app.
- */
-export const isConcurrencyLimit = (error: unknown): boolean => error instanceof Error && error.name === 'ConcurrencyLimitError';
 
 /** The longest part of a request (path, method) an error message repeats; the rest is cut with an ellipsis. */
 export const ECHO_LIMIT = 100;
@@ -97,13 +91,16 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
     if (c.req.method === 'HEAD') {
       // A HEAD has no body to fill: answer with the status the page would have as the breaker stands,
-      // without calling the API. 503 while the breaker turns calls away (open, or its probe in flight).
-      const { retryAfter } = breaker.metrics();
+      // without calling the API. 503 while the breaker turns calls away (open, or its probe in flight), or
+      // while MAX_CONCURRENT calls are in flight.
+      const { retryAfter, inFlight } = breaker.metrics();
+      const type = { 'content-type': 'text/html; charset=UTF-8' };
       if (retryAfter > 0) {
         if (Number.isFinite(retryAfter)) c.header('retry-after', String(retryAfterSeconds(retryAfter)));
-        return c.body(null, 503, { 'content-type': 'text/html; charset=UTF-8' });
+        return c.body(null, 503, type);
       }
-      return c.body(null, 200, { 'content-type': 'text/html; charset=UTF-8' });
+      if (config.maxConcurrent > 0 && inFlight >= config.maxConcurrent) return c.body(null, 503, { ...type, 'retry-after': '1' });
+      return c.body(null, 200, type);
     }
     try {
       const quote = await breaker.execute(({ signal }) => fetchQuote(config.baseUrl, signal, fetchImpl));
@@ -113,9 +110,8 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
         if (Number.isFinite(error.retryAfter)) c.header('retry-after', String(retryAfterSeconds(error.retryAfter)));
         return c.html(renderPage({ kind: 'open', retryAfterMs: error.retryAfter }, monitor.view()), 503);
       }
-      if (isConcurrencyLimit(error)) {
-        // Busy, not broken: the calls in flight will settle within REQUEST_TIMEOUT, most much sooner.
-        monitor.limited();
+      if (error instanceof ConcurrencyLimitError) {
+        // Busy, not broken: the calls in flight settle within REQUEST_TIMEOUT, most much sooner.
         c.header('retry-after', '1');
         return c.html(renderPage({ kind: 'limited' }, monitor.view()), 503);
       }

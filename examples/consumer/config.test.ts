@@ -12,7 +12,7 @@ describe('loadConfig', () => {
       failureThreshold: 5,
       recoveryTimeout: 60_000,
       requestTimeout: 2_000,
-      maxConcurrent: 0,
+      maxConcurrent: 100,
     });
   });
 

@@ -30,7 +30,7 @@ export const DEFAULTS = {
   FAILURE_THRESHOLD: '5',
   RECOVERY_TIMEOUT: '60000',
   REQUEST_TIMEOUT: '2000',
-  MAX_CONCURRENT: '0',
+  MAX_CONCURRENT: '100',
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -40,7 +40,7 @@ function consumer(overrides: Partial<Config> = {}) {
     failureThreshold: 3,
     recoveryTimeout: 60_000,
     requestTimeout: 1_000,
-    maxConcurrent: 0,
+    maxConcurrent: 100,
     ...overrides,
   };
   const c = createConsumer(config, { write: (line) => lines.push(line), clock: { now: () => now } });
@@ -246,6 +246,8 @@ describe('GET /metrics', () => {
     expect(text).toContain('breakwater_calls_total{breaker="quote-api",outcome="success"} 1');
     expect(text).toContain('breakwater_calls_total{breaker="quote-api",outcome="failure"} 2');
     expect(text).toContain('breakwater_calls_total{breaker="quote-api",outcome="rejected"} 1');
+    expect(text).toContain('breakwater_calls_total{breaker="quote-api",outcome="limited"} 0');
+    expect(text).toContain('breakwater_calls_in_flight{breaker="quote-api"} 0');
     expect(text).toContain('breakwater_transitions_total{breaker="quote-api",from="closed",to="open"} 1');
     expect(text).toContain('breakwater_call_duration_seconds_count{breaker="quote-api",outcome="failure"} 2');
     expect(text).toContain('breakwater_call_duration_seconds_bucket{breaker="quote-api",outcome="failure",le="+Inf"} 2');

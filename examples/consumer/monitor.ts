@@ -99,7 +99,6 @@ export class Monitor {
   readonly transitionCounts = new Map<string, number>();
   /** Call durations by outcome (rejections and calls over the cap have none). */
   readonly histograms = new Map<TimedOutcome, Histogram>();
-  #limited = 0;
 
   constructor(
     breaker: CircuitBreaker,
@@ -141,6 +140,7 @@ export class Monitor {
         call('neutral', e.duration, `${describeError(e.error)} (not counted)`);
       }),
       breaker.on('rejected', () => call('rejected', null, 'failed fast, API not called')),
+      breaker.on('limited', (e) => call('limited', null, `over the cap of ${e.error.limit} calls in flight, API not called`)),
       breaker.on('stateChange', (e) => {
         pushFront(this.#transitions, { from: e.from, to: e.to, reason: e.reason, at: new Date(e.at).toISOString() }, MAX_TRANSITIONS);
         const key = `${e.from}→${e.to}`;
@@ -175,17 +175,11 @@ export class Monitor {
         timeouts: m.timeouts,
         neutral: m.neutral,
         rejected: m.rejected,
-        limited: this.#limited,
+        limited: m.limited,
       },
       transitions: [...this.#transitions],
       calls: [...this.#calls],
     };
-  }
-
-  /** A page load was turned away by the cap on calls in flight (MAX_CONCURRENT): the API was not called. */
-  limited(): void {
-    this.#limited++;
-    this.#record('limited', null, `over the cap of ${this.#config.maxConcurrent} calls in flight, API not called`);
   }
 
   /** Subscribes to every change; returns the function that unsubscribes. */
