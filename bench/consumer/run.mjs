@@ -271,6 +271,17 @@ function load(url, connections, duration) {
   });
 }
 
+/** Resolves once the consumer has no call to the API in flight (its /metrics); gives up after 10 s. */
+async function settled(url) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    if (/^breakwater_calls_in_flight\{[^}]*\} 0$/m.test(text)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('the consumer still had calls in flight 10 s after the warm-up');
+}
+
 /** How many times the consumer's circuit opened, from its /metrics (transitions into open). */
 async function timesOpened(url) {
   const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
@@ -293,6 +304,9 @@ async function runVariant(upstream, scenario, variant) {
     // Warm-up against a healthy upstream (a service that ran before its API broke): compiled code, open sockets.
     // Successes leave a consecutive-failure breaker as it was: closed, no failure counted.
     await load(consumer.url, 10, settings.warmup);
+    // Page loads the load generator gave up on at the end of the warm-up may still be calling the API: wait until
+    // none is in flight, or they would be counted as calls of the run.
+    await settled(consumer.url);
     await upstream.reset();
     const idle = rssOf(consumer.pid);
     const logBefore = consumer.log.lines;
