@@ -5,7 +5,7 @@ import { breakwaterModes, ConsecutiveBreaker, CountBreaker, circuitBreaker, hand
 const action = async () => 1;
 
 /** Idle breakers as users would create them: defaults, or the mode's usual options. */
-export const idleBuilders = [
+const idleBuilders = [
   { name: 'breakwater (consecutive)', lib: 'breakwater', make: () => breakwaterModes.consecutive(), dispose() {} },
   { name: 'breakwater (count window, 100 calls)', lib: 'breakwater', make: () => breakwaterModes.count(), dispose() {} },
   { name: 'breakwater (time window, 10 buckets)', lib: 'breakwater', make: () => breakwaterModes.time(), dispose() {} },

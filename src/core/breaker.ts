@@ -5,13 +5,13 @@ import { createLimitError } from '../errors/concurrency-limit-error.js';
 import { TimeoutError } from '../errors/timeout-error.js';
 import { Emitter } from '../events/emitter.js';
 import { BREAKER_EVENTS } from '../events/names.js';
-import type { FleetHost, FleetLink } from '../fleet/contract.js';
-import { JOIN, modeOf, resolveOptions, type Settings } from '../options/breaker-options.js';
+import { modeOf, resolveOptions, type Settings } from '../options/breaker-options.js';
 import { refuseUnknown } from '../options/checks.js';
 import { markChecked } from '../snapshot/brand.js';
 import { type CircuitSnapshot, SNAPSHOT_VERSION } from '../snapshot/snapshot.js';
 import { createTracker } from '../trackers/create.js';
 import type { FailureTracker } from '../trackers/tracker.js';
+import { type FleetHost, type FleetLink, JOIN } from './fleet-link.js';
 import {
   admission,
   admitProbe,

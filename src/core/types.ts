@@ -1,7 +1,7 @@
 import type { CircuitOpenError } from '../errors/circuit-open-error.js';
 import type { ConcurrencyLimitError } from '../errors/concurrency-limit-error.js';
 import type { TimeoutError } from '../errors/timeout-error.js';
-import type { SharedStore } from '../fleet/shared-store.js';
+import type { BreakerStore } from '../fleet/contract.js';
 import type { CircuitSnapshot } from '../snapshot/snapshot.js';
 import type { CountWindow } from '../trackers/count-window.js';
 import type { TimeWindow } from '../trackers/time-window.js';
@@ -101,10 +101,11 @@ export interface CircuitBreakerOptions {
   readonly initialState?: CircuitSnapshot | null;
   /**
    * Fleet mode: every instance with the same `name` and store shares one breaker (state, counts,
-   * open-until, probes). `RedisStore` from `breakwater/redis`, or `sharedStore()` / a `SharedStore` subclass from
-   * `breakwater/fleet` for a database of your own.
+   * open-until, probes). A `SharedStore`: `RedisStore` from `breakwater/redis`, or `sharedStore()` / a
+   * `SharedStore` subclass from `breakwater/fleet` for a database of your own. An object with the storage
+   * primitives alone is refused at construction: wrap it with `sharedStore()`.
    */
-  readonly store?: SharedStore;
+  readonly store?: BreakerStore;
   /** Fleet mode: ms between flushes of batched outcomes, and between re-reads without a subscriber (default 100). */
   readonly syncInterval?: number;
   /** Fleet mode: what the breaker does while the store is unreachable (default `'local'`). */

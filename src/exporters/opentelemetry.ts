@@ -14,8 +14,8 @@
  * @packageDocumentation
  */
 import { type Attributes, type Meter, metrics, type ObservableResult, trace } from '@opentelemetry/api';
-import type { BreakerRegistry, CircuitBreaker, CircuitState } from 'breakwater';
-import { checkBuckets, DEFAULT_BUCKETS, isKnownDuration, OUTCOMES, TIMED_OUTCOMES } from './adapter.js';
+import { type BreakerRegistry, CIRCUIT_STATES, type CircuitBreaker } from 'breakwater';
+import { type BreakerSink, checkBuckets, DEFAULT_BUCKETS, OUTCOMES, type Outcome, TrackedBreakers } from './adapter.js';
 
 /** Options of `instrumentOpenTelemetry`. */
 export interface OpenTelemetryOptions {
@@ -38,15 +38,11 @@ export interface OpenTelemetryOptions {
   readonly buckets?: readonly number[];
 }
 
-/** Default bucket boundaries of the call-duration histogram, in seconds (prom-client's default buckets). */
-
-const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'forced-open', 'disabled'];
-
 /** Attribute names used on metrics and span events. */
 export const ATTRIBUTES = {
   /** The breaker's name, on every point and event. */
   breaker: 'breakwater.breaker',
-  /** A call's outcome: success, failure, neutral, timeout or rejected. */
+  /** A call's outcome: success, failure, neutral, timeout, rejected or limited (refused by `maxConcurrent`). */
   outcome: 'breakwater.outcome',
   /** A circuit state, on the state gauge. */
   state: 'breakwater.state',
@@ -60,15 +56,15 @@ export const ATTRIBUTES = {
   retryAfter: 'breakwater.retry_after_ms',
 } as const;
 
-/** The breakers instrumented on each meter, by prefix and name: one name is reported once per meter and prefix. */
-const instrumented = new WeakMap<Meter, Map<string, Map<string, CircuitBreaker>>>();
+/** The breakers instrumented on each meter, by prefix: one name is reported once per meter and prefix. */
+const instrumented = new WeakMap<Meter, Map<string, TrackedBreakers>>();
 
 /**
  * Reports a breaker, or every breaker of a `BreakerRegistry` (those created later too; evicted ones
  * are dropped), as OpenTelemetry instruments:
  *
  * - `breakwater.calls` (counter): calls by `breakwater.outcome` (success, failure, neutral, timeout,
- *   rejected); each outcome's series starts at 0 when the breaker is instrumented.
+ *   rejected, limited); each outcome's series starts at 0 when the breaker is instrumented.
  * - `breakwater.call.duration` (histogram, seconds, boundaries from `buckets`): call durations by
  *   outcome, rejections and calls whose duration is unknown excluded.
  * - `breakwater.state` (observable gauge): 1 for the current `breakwater.state`, 0 for the others.
@@ -98,14 +94,19 @@ export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry
     byPrefix = new Map();
     instrumented.set(meter, byPrefix);
   }
-  let seen = byPrefix.get(prefix);
-  if (seen === undefined) {
-    seen = new Map();
-    byPrefix.set(prefix, seen);
+  let followed = byPrefix.get(prefix);
+  if (followed === undefined) {
+    followed = new TrackedBreakers({
+      unnamed: 'breakwater: a breaker needs a `name` to be instrumented (it is the metrics attribute)',
+      duplicate: (name, same) =>
+        same
+          ? `breakwater: the breaker "${name}" is already instrumented on this meter with prefix "${prefix}" (through its registry, say); its calls would be counted twice`
+          : // Its state and counts would merge with the other's under one attribute set: an open circuit could read closed.
+            `breakwater: a breaker named "${name}" is already instrumented on this meter with prefix "${prefix}"; give breakers distinct names, e.g. a registry's \`defaults.name\` prefixes its breakers' names`,
+    });
+    byPrefix.set(prefix, followed);
   }
-  /** The breakers reported on this meter and prefix, by name: the name is the attribute that tells them apart. */
-  const busy = seen;
-  /** The breakers reported, and whether a collection has observed their state yet. */
+  /** The breakers this call reports, and whether a collection has observed their state yet. */
   const tracked = new Map<CircuitBreaker, { observed: boolean }>();
   /** Names of dropped breakers whose state was observed: they read 0 at the next collection. */
   const retired = new Set<string>();
@@ -129,64 +130,37 @@ export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry
       const current = new Set<string | undefined>();
       for (const breaker of tracked.keys()) current.add(breaker.name);
       for (const name of retired) {
-        if (!current.has(name)) for (const s of STATES) result.observe(0, { [ATTRIBUTES.breaker]: name, [ATTRIBUTES.state]: s });
+        if (!current.has(name)) for (const s of CIRCUIT_STATES) result.observe(0, { [ATTRIBUTES.breaker]: name, [ATTRIBUTES.state]: s });
       }
       retired.clear();
     }
     for (const [breaker, entry] of tracked) {
       entry.observed = true;
       const current = breaker.state;
-      for (const s of STATES) result.observe(s === current ? 1 : 0, { [ATTRIBUTES.breaker]: breaker.name, [ATTRIBUTES.state]: s });
+      for (const s of CIRCUIT_STATES) result.observe(s === current ? 1 : 0, { [ATTRIBUTES.breaker]: breaker.name, [ATTRIBUTES.state]: s });
     }
     // Not from inside the callback: the SDK is iterating over the callbacks.
     if (stopped) queueMicrotask(() => state.removeCallback(observe));
   };
   state.addCallback(observe);
 
-  const trackBreaker = (breaker: CircuitBreaker): (() => void) => {
-    const name = breaker.name;
-    if (name === undefined) throw new TypeError('breakwater: a breaker needs a `name` to be instrumented (it is the metrics attribute)');
-    const holder = busy.get(name);
-    if (holder === breaker) {
-      throw new TypeError(
-        `breakwater: the breaker "${name}" is already instrumented on this meter with prefix "${prefix}" (through its registry, say); its calls would be counted twice`,
-      );
-    }
-    if (holder !== undefined) {
-      // Its state and counts would merge with the other's under one attribute set: an open circuit could read closed.
-      throw new TypeError(
-        `breakwater: a breaker named "${name}" is already instrumented on this meter with prefix "${prefix}"; give breakers distinct names, e.g. a registry's \`defaults.name\` prefixes its breakers' names`,
-      );
-    }
-    busy.set(name, breaker);
+  const open = (breaker: CircuitBreaker, name: string): BreakerSink => {
     const entry = { observed: false };
     tracked.set(breaker, entry);
     // Attribute objects built once per breaker, not per call.
-    const attributes = {} as Record<(typeof OUTCOMES)[number], Attributes>;
+    const attributes = {} as Record<Outcome, Attributes>;
     for (const outcome of OUTCOMES) {
       attributes[outcome] = { [ATTRIBUTES.breaker]: name, [ATTRIBUTES.outcome]: outcome };
       // Every outcome's series exists from the start, so that a rate sees the first calls of each.
       calls.add(0, attributes[outcome]);
     }
-    const timed = (outcome: (typeof TIMED_OUTCOMES)[number]) => (event: { duration: number }) => {
-      calls.add(1, attributes[outcome]);
-      // A call the breaker could not time has no duration to record (NaN); it is still counted.
-      if (isKnownDuration(event.duration)) duration.record(event.duration / 1000, attributes[outcome]);
-    };
-    const offs = [
-      ...TIMED_OUTCOMES.map((outcome) => breaker.on(outcome, timed(outcome))),
-      breaker.on('rejected', ({ error }) => {
-        calls.add(1, attributes.rejected);
-        if (!spanEvents) return;
-        const span = trace.getActiveSpan();
-        if (span === undefined) return;
-        span.addEvent('breakwater.rejected', {
-          [ATTRIBUTES.breaker]: name,
-          // Forced open has no end: leave the attribute out rather than export Infinity.
-          ...(Number.isFinite(error.retryAfter) ? { [ATTRIBUTES.retryAfter]: error.retryAfter } : {}),
-        });
-      }),
-      breaker.on('stateChange', ({ from, to, reason }) => {
+    return {
+      call(outcome, seconds) {
+        calls.add(1, attributes[outcome]);
+        // A call the breaker could not time (or refused) has no duration to record; it is still counted.
+        if (seconds !== undefined) duration.record(seconds, attributes[outcome]);
+      },
+      transition(from, to, reason) {
         transitions.add(1, { [ATTRIBUTES.breaker]: name, [ATTRIBUTES.from]: from, [ATTRIBUTES.to]: to });
         if (spanEvents) {
           trace.getActiveSpan()?.addEvent('breakwater.state_change', {
@@ -196,23 +170,29 @@ export function instrumentOpenTelemetry(target: CircuitBreaker | BreakerRegistry
             [ATTRIBUTES.reason]: reason,
           });
         }
-      }),
-    ];
-    // Called once: by the registry when the breaker leaves it, or by the stop function below.
-    return () => {
-      for (const off of offs) off();
-      tracked.delete(breaker);
-      if (busy.get(name) === breaker) busy.delete(name);
-      if (entry.observed) retired.add(name);
+      },
+      // Without span events, a rejection is only counted.
+      rejected: spanEvents
+        ? (error) => {
+            const span = trace.getActiveSpan();
+            if (span === undefined) return;
+            span.addEvent('breakwater.rejected', {
+              [ATTRIBUTES.breaker]: name,
+              // Forced open has no end: leave the attribute out rather than export Infinity.
+              ...(Number.isFinite(error.retryAfter) ? { [ATTRIBUTES.retryAfter]: error.retryAfter } : {}),
+            });
+          }
+        : undefined,
+      detach() {
+        tracked.delete(breaker);
+        if (entry.observed) retired.add(name);
+      },
     };
   };
 
   let stopTarget: () => void;
   try {
-    stopTarget =
-      typeof (target as BreakerRegistry).peek === 'function'
-        ? (target as BreakerRegistry).watch(trackBreaker)
-        : trackBreaker(target as CircuitBreaker);
+    stopTarget = followed.track(target, open);
   } catch (error) {
     state.removeCallback(observe);
     throw error;

@@ -11,9 +11,9 @@
  * ```
  * @packageDocumentation
  */
-import type { BreakerRegistry, CircuitBreaker, CircuitState } from 'breakwater';
+import { type BreakerRegistry, CIRCUIT_STATES, type CircuitBreaker } from 'breakwater';
 import { Counter, register as defaultRegister, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
-import { checkBuckets, isKnownDuration, OUTCOMES, TIMED_OUTCOMES } from './adapter.js';
+import { type BreakerSink, checkBuckets, OUTCOMES, type Outcome, TIMED_OUTCOMES, TrackedBreakers } from './adapter.js';
 
 /** Options of `createPrometheusMetrics` and `instrumentPrometheus`. */
 export interface PrometheusOptions {
@@ -48,7 +48,6 @@ export interface PrometheusMetrics {
   readonly register: Registry;
 }
 
-const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'forced-open', 'disabled'];
 /** The transitions of a breaker's usual cycle: closed → open → half-open → closed, or back to open. */
 const USUAL_TRANSITIONS = [
   ['closed', 'open'],
@@ -75,7 +74,7 @@ const created = new WeakMap<Registry, Map<string, Created>>();
  * anew, and breakers tracked before must be tracked again on the new object.
  *
  * - `breakwater_state{breaker, state}`: 1 for the breaker's current state, 0 for the others (read at scrape time).
- * - `breakwater_calls_total{breaker, outcome}`: calls by outcome (success, failure, neutral, timeout, rejected),
+ * - `breakwater_calls_total{breaker, outcome}`: calls by outcome (success, failure, neutral, timeout, rejected, limited: refused by `maxConcurrent`),
  *   each from 0 as soon as the breaker is tracked.
  * - `breakwater_call_duration_seconds{breaker, outcome}`: histogram of call durations (rejections, and calls
  *   whose duration is unknown, excluded).
@@ -117,7 +116,11 @@ export function instrumentPrometheus(target: CircuitBreaker | BreakerRegistry, o
 }
 
 function build(register: Registry, prefix: string, buckets: number[] | undefined): Created {
-  const tracked = new Map<string, CircuitBreaker>();
+  const tracked = new TrackedBreakers({
+    unnamed: 'breakwater: a breaker needs a `name` to be tracked (it is the metrics label)',
+    duplicate: (name) =>
+      `breakwater: a breaker named "${name}" is already tracked on these metrics (prefix "${prefix}"); give breakers distinct names, e.g. a registry's \`defaults.name\` prefixes its breakers' names`,
+  });
   const registers = [register];
 
   const state = new Gauge<'breaker' | 'state'>({
@@ -128,7 +131,7 @@ function build(register: Registry, prefix: string, buckets: number[] | undefined
     collect() {
       for (const [name, breaker] of tracked) {
         const current = breaker.state;
-        for (const s of STATES) this.set({ breaker: name, state: s }, s === current ? 1 : 0);
+        for (const s of CIRCUIT_STATES) this.set({ breaker: name, state: s }, s === current ? 1 : 0);
       }
     },
   });
@@ -152,66 +155,49 @@ function build(register: Registry, prefix: string, buckets: number[] | undefined
     registers,
   });
 
-  const trackBreaker = (breaker: CircuitBreaker): (() => void) => {
-    const name = breaker.name;
-    if (name === undefined) {
-      throw new TypeError('breakwater: a breaker needs a `name` to be tracked (it is the metrics label)');
-    }
-    if (tracked.has(name)) {
-      throw new TypeError(
-        `breakwater: a breaker named "${name}" is already tracked on these metrics (prefix "${prefix}"); give breakers distinct names, e.g. a registry's \`defaults.name\` prefixes its breakers' names`,
-      );
-    }
-    tracked.set(name, breaker);
+  const open = (_breaker: CircuitBreaker, name: string): BreakerSink => {
     // Label objects built once per breaker, not per call.
     const labels = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, { breaker: name, outcome }])) as Record<
-      (typeof OUTCOMES)[number],
+      Outcome,
       { breaker: string; outcome: string }
     >;
     // Every outcome's counter exists from the start at 0, so that rate() sees the first calls of each;
     // series are bound once: no per-call label hashing.
-    const counters = {} as Record<(typeof OUTCOMES)[number], { inc(value?: number): void }>;
+    const counters = {} as Record<Outcome, { inc(value?: number): void }>;
     for (const outcome of OUTCOMES) {
       counters[outcome] = calls.labels(labels[outcome]);
       counters[outcome].inc(0);
     }
-    const timed = (outcome: (typeof TIMED_OUTCOMES)[number]) => {
-      // Histogram series are bound on first use: no empty histograms for outcomes never seen.
-      let histogram: { observe(value: number): void } | undefined;
-      return (event: { duration: number }) => {
-        counters[outcome].inc();
-        // A call the breaker could not time has no duration to observe (NaN); it is still counted.
-        if (!isKnownDuration(event.duration)) return;
-        histogram ??= duration.labels(labels[outcome]);
-        histogram.observe(event.duration / 1000);
-      };
-    };
+    // Histogram series are bound on first use: no empty histograms for outcomes never seen.
+    const histograms: Partial<Record<Outcome, { observe(value: number): void }>> = {};
     // The transitions of the usual cycle start at 0 too, so that increase() sees the first time a circuit opens.
     for (const [from, to] of USUAL_TRANSITIONS) transitions.inc({ breaker: name, from, to }, 0);
-    const offs = [
-      ...TIMED_OUTCOMES.map((outcome) => breaker.on(outcome, timed(outcome))),
-      breaker.on('rejected', () => counters.rejected.inc()),
-      breaker.on('stateChange', ({ from, to }) => transitions.inc({ breaker: name, from, to })),
-    ];
-    return () => {
-      for (const off of offs) off();
-      if (tracked.get(name) !== breaker) return;
-      tracked.delete(name);
-      for (const outcome of OUTCOMES) calls.remove(labels[outcome]);
-      for (const outcome of TIMED_OUTCOMES) duration.remove(labels[outcome]);
-      for (const s of STATES) {
-        state.remove({ breaker: name, state: s });
-        for (const t of STATES) transitions.remove({ breaker: name, from: s, to: t });
-      }
+    return {
+      call(outcome, seconds) {
+        counters[outcome].inc();
+        // A call the breaker could not time (or refused) has no duration to observe; it is still counted.
+        if (seconds === undefined) return;
+        histograms[outcome] ??= duration.labels(labels[outcome]);
+        histograms[outcome].observe(seconds);
+      },
+      transition(from, to) {
+        transitions.inc({ breaker: name, from, to });
+      },
+      detach() {
+        for (const outcome of OUTCOMES) calls.remove(labels[outcome]);
+        for (const outcome of TIMED_OUTCOMES) duration.remove(labels[outcome]);
+        for (const s of CIRCUIT_STATES) {
+          state.remove({ breaker: name, state: s });
+          for (const t of CIRCUIT_STATES) transitions.remove({ breaker: name, from: s, to: t });
+        }
+      },
     };
   };
 
   return {
     metrics: {
       register,
-      track(target) {
-        return isRegistry(target) ? target.watch(trackBreaker) : trackBreaker(target);
-      },
+      track: (target) => tracked.track(target, open),
     },
     registered: [
       [`${prefix}state`, state],
@@ -220,8 +206,4 @@ function build(register: Registry, prefix: string, buckets: number[] | undefined
       [`${prefix}transitions_total`, transitions],
     ],
   };
-}
-
-function isRegistry(target: CircuitBreaker | BreakerRegistry): target is BreakerRegistry {
-  return typeof (target as BreakerRegistry).peek === 'function';
 }

@@ -1,16 +1,9 @@
 /**
- * What a breaker needs from a shared store (fleet mode), as types only: the core holds no
- * fleet code. A store brings the engine that keeps a breaker in step with the shared record
- * (`join`); `SharedStore` in `breakwater/fleet` provides it on top of storage primitives.
- * The rules stay in `transitions.ts`; each instance computes the next shared state itself
- * and the store writes it only if nobody wrote in between.
- *
- * `breakwater/redis` provides `RedisStore`; any `SharedStore` with these primitives works.
+ * The contract of fleet mode's storage: what a store must do to share breakers across processes. Types only,
+ * with no import: the core names `BreakerStore` in its options without taking any code of the fleet.
+ * The rules stay in `src/core/rules.ts`; each instance computes the next shared state itself and the store
+ * writes it only if nobody wrote in between. `breakwater/redis` provides `RedisStore`.
  */
-
-import type { Admission, Circuit, ManualOp, Outcome } from '../core/rules.js';
-import type { BreakerEvents } from '../core/types.js';
-import type { FailureTracker } from '../trackers/tracker.js';
 
 /** A breaker's shared record as the store holds it, read together with the store's clock. */
 export interface SharedRecord {
@@ -81,67 +74,3 @@ export interface BreakerStore {
 
 /** The storage primitives, as the fleet engine names them. */
 export type StoreOperations = BreakerStore;
-
-/**
- * What the fleet engine may see and do in its breaker (the argument of `join`: internals, not a public API).
- * @internal
- */
-export interface FleetHost {
-  /** The local circuit, as it is (no time-driven refresh). */
-  circuit(): Circuit;
-  /** Replaces the local circuit; reports a transition when the state differs. */
-  adopt(next: Circuit, source: 'local' | 'remote'): void;
-  /** The breaker's own tracker: mirrors the shared one, and carries on alone during a store fault. */
-  readonly tracker: FailureTracker;
-  /** Applies an outcome to the local circuit, as a breaker without a store would. */
-  settleLocally(outcome: Outcome, slow: boolean, probe: boolean, generation: number, hint?: number): void;
-  /** Emits one of the fleet's events to the breaker's listeners. */
-  emit<K extends 'storeError' | 'storeRecovered'>(event: K, payload: BreakerEvents[K]): void;
-  /**
-   * Logs through the breaker's logger, the message prefixed with the breaker's name. Without a logger,
-   * `echo` sends the message to the console.
-   */
-  log(level: 'info' | 'warn' | 'error', event: string, message: string, fields: Record<string, unknown>, echo?: boolean): void;
-}
-
-/**
- * What the store decided for a call that found the circuit half-open; `undefined` when the store failed.
- * @internal
- */
-export interface ProbeTicket {
-  readonly admit: Admission;
-  readonly generation: number;
-}
-
-/**
- * Manual controls, which act on the shared circuit too.
- * @internal
- */
-export type ControlOp = ManualOp;
-
-/**
- * What a breaker holds of the fleet engine its store started (`join`).
- * @internal
- */
-export interface FleetLink {
-  /** Whether the store is answering (otherwise the breaker runs on its fallback). */
-  readonly active: boolean;
-  /**
-   * Takes the outcome of a call (with a failure's `retryAfterHint`, if any). Returns `false` while
-   * the store is unreachable: the breaker then applies it to its local circuit itself.
-   */
-  record(outcome: Outcome, slow: boolean, probe: boolean, generation: number, hint?: number): boolean;
-  /** A call was rejected locally: the cached open-until may be stale, or the store may be back. */
-  touch(): void;
-  /** Asks the store for a probe slot (the circuit is half-open locally; call only while `active`). */
-  admitProbe(): Promise<ProbeTicket | undefined>;
-  /** Applies a manual control to the shared circuit (the breaker already applied it locally). */
-  control(op: ControlOp): void;
-  /** Writes every waiting outcome now; resolves when the store has them (or has failed). Never rejects. */
-  flush(): Promise<void>;
-  /**
-   * Stops following the store (unsubscribes, flushes); the breaker runs alone from then on, except that the probe
-   * slots it holds are still freed. Never rejects.
-   */
-  leave(): Promise<void>;
-}

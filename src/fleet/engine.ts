@@ -7,6 +7,7 @@
  * breaker falls back per `onStoreError` until the store answers again.
  */
 
+import type { ControlOp, FleetHost, FleetLink, ProbeTicket } from '../core/fleet-link.js';
 import {
   type Admission,
   admission,
@@ -29,9 +30,9 @@ import { fail, methods, num } from '../options/checks.js';
 import { createTracker } from '../trackers/create.js';
 import type { FailureTracker } from '../trackers/tracker.js';
 import { decodeCircuit, decodeTracker, encodeCircuit, settingsDigest } from './codec.js';
-import type { ControlOp, FleetHost, FleetLink, ProbeTicket, SharedRecord, StoreOperations } from './contract.js';
+import type { SharedRecord, StoreOperations } from './contract.js';
 
-export type { FleetHost } from './contract.js';
+export type { FleetHost } from '../core/fleet-link.js';
 
 /**
  * A step this instance computed against the store (for tests and diagnostics): written as `version`,

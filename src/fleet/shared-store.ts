@@ -2,8 +2,9 @@
  * The store side of fleet mode: a store made of storage primitives plus the engine that links a
  * breaker to them. It lives outside the core entry, so a breaker without a store carries none of it.
  */
-import { CHECK_FLEET, JOIN, type Settings } from '../options/breaker-options.js';
-import type { BreakerStore, CompareAndSetResult, FleetHost, FleetLink, SharedRecord, SharedWrite } from './contract.js';
+import { CHECK_FLEET, type FleetHost, type FleetLink, JOIN } from '../core/fleet-link.js';
+import type { Settings } from '../options/breaker-options.js';
+import type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from './contract.js';
 import { checkFleetOptions, FleetSync } from './engine.js';
 
 /**

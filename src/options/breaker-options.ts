@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../core/clock.js';
+import { JOIN } from '../core/fleet-link.js';
 import type { RecoveryBackoff, Rules } from '../core/rules.js';
 import type { CircuitBreakerOptions, Logger } from '../core/types.js';
 import { isSnapshot } from '../snapshot/brand.js';
@@ -26,11 +27,6 @@ export interface Settings extends Rules {
   readonly syncInterval: unknown;
   readonly onStoreError: unknown;
 }
-
-/** The key by which a shared store hands a breaker to its fleet engine (see `src/fleet/shared-store.ts`). */
-export const JOIN = Symbol.for('breakwater.join');
-/** The key by which a shared store checks the fleet options of breakers to come (a registry's defaults). */
-export const CHECK_FLEET = Symbol.for('breakwater.checkFleet');
 
 /** Timers hold at most 2^31 − 1 ms; beyond that they fire at once. */
 const MAX_TIMER = 2_147_483_647;

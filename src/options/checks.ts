@@ -79,7 +79,7 @@ export function callback<F>(value: unknown, option: string): F {
 }
 
 /** The closest of `known` to `name` (edit distance under 4, ignoring case), to suggest for a typo. */
-export function closest(name: string, known: readonly string[]): string | undefined {
+function closest(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 4;
   const a = name.toLowerCase();

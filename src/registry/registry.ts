@@ -1,7 +1,8 @@
 import { CircuitBreaker } from '../core/breaker.js';
+import { CHECK_FLEET } from '../core/fleet-link.js';
 import type { BreakerMetrics, CircuitBreakerOptions } from '../core/types.js';
 import { callReported, Emitter } from '../events/emitter.js';
-import { CHECK_FLEET, choosesRate, RATE_OPTIONS, resolveOptions } from '../options/breaker-options.js';
+import { choosesRate, RATE_OPTIONS, resolveOptions } from '../options/breaker-options.js';
 import { callback, checkOptionObject, num } from '../options/checks.js';
 
 /** Options of a `BreakerRegistry`. */

@@ -11,7 +11,7 @@ export const SNAPSHOT_VERSION = 1 as const;
  * so a snapshot means the same in another process. Probes in flight are not kept.
  */
 export interface CircuitSnapshot {
-  readonly version: typeof SNAPSHOT_VERSION;
+  readonly version: 1;
   readonly name: string | null;
   readonly state: CircuitState;
   readonly reason: TransitionReason;

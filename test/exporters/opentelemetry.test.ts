@@ -147,7 +147,7 @@ function eventSource(name: string) {
 
 const clock = { t: 0, now: () => clock.t };
 const fail = () => Promise.reject(new Error('down'));
-const OUTCOMES = ['success', 'failure', 'neutral', 'timeout', 'rejected'];
+const OUTCOMES = ['success', 'failure', 'neutral', 'timeout', 'rejected', 'limited'];
 const STATES = ['closed', 'open', 'half-open', 'forced-open', 'disabled'];
 
 beforeAll(() => {
@@ -225,6 +225,20 @@ describe('breakwater/opentelemetry', () => {
     expect(second.events).toEqual([
       { name: 'breakwater.rejected', attributes: { [ATTRIBUTES.breaker]: 'timed', [ATTRIBUTES.retryAfter]: 3000 } },
     ]);
+  });
+
+  it('counts calls refused by maxConcurrent as their own outcome, not as failures', async () => {
+    const { meter, point } = setup();
+    const breaker = new CircuitBreaker({ name: 'capped', maxConcurrent: 1 });
+    instrumentOpenTelemetry(breaker, { meter });
+    let release = () => {};
+    const held = breaker.execute(() => new Promise<void>((resolve) => (release = resolve)));
+    await expect(breaker.execute(() => 1)).rejects.toThrow(/maxConcurrent/);
+    release();
+    await held;
+    expect(await point('breakwater.calls', { [ATTRIBUTES.breaker]: 'capped', [ATTRIBUTES.outcome]: 'limited' })).toBe(1);
+    expect(await point('breakwater.calls', { [ATTRIBUTES.breaker]: 'capped', [ATTRIBUTES.outcome]: 'failure' })).toBe(0);
+    expect(await point('breakwater.calls', { [ATTRIBUTES.breaker]: 'capped', [ATTRIBUTES.outcome]: 'success' })).toBe(1);
   });
 
   it('adds no span events when turned off or when no span is active', async () => {

@@ -47,6 +47,20 @@ function eventSource(name: string) {
 const fail = () => Promise.reject(new Error('down'));
 
 describe('breakwater/prometheus', () => {
+  it('counts calls refused by maxConcurrent as their own outcome, not as failures', async () => {
+    const register = new Registry();
+    const breaker = new CircuitBreaker({ name: 'capped', maxConcurrent: 1 });
+    instrumentPrometheus(breaker, { register });
+    let release = () => {};
+    const held = breaker.execute(() => new Promise<void>((resolve) => (release = resolve)));
+    await expect(breaker.execute(() => 1)).rejects.toThrow(/maxConcurrent/);
+    release();
+    await held;
+    expect(await value(register, 'breakwater_calls_total', { breaker: 'capped', outcome: 'limited' })).toBe(1);
+    expect(await value(register, 'breakwater_calls_total', { breaker: 'capped', outcome: 'failure' })).toBe(0);
+    expect(await value(register, 'breakwater_calls_total', { breaker: 'capped', outcome: 'success' })).toBe(1);
+  });
+
   it('counts calls by outcome, times them, and reports the state and transitions', async () => {
     const register = new Registry();
     const breaker = new CircuitBreaker({
@@ -125,6 +139,19 @@ describe('breakwater/prometheus', () => {
     expect(await value(register, 'breakwater_calls_total', { breaker: 'x', outcome: 'success' })).toBe(1);
   });
 
+  it('leaves a breaker tracked again alone when the stop function of its earlier tracking is called again', async () => {
+    const register = new Registry();
+    const metrics = createPrometheusMetrics({ register });
+    const breaker = new CircuitBreaker({ name: 'again' });
+    const stop = metrics.track(breaker);
+    stop();
+    metrics.track(breaker);
+    stop();
+    await breaker.execute(() => 1);
+    expect(await value(register, 'breakwater_calls_total', { breaker: 'again', outcome: 'success' })).toBe(1);
+    expect(await value(register, 'breakwater_state', { breaker: 'again', state: 'closed' })).toBe(1);
+  });
+
   it('returns the same metrics for the same registry and prefix; uses the global registry by default', async () => {
     const register = new Registry();
     expect(createPrometheusMetrics({ register })).toBe(createPrometheusMetrics({ register }));
@@ -185,7 +212,7 @@ describe('breakwater/prometheus', () => {
     const register = new Registry();
     const breaker = new CircuitBreaker({ name: 'fresh', failureThreshold: 1 });
     const stop = instrumentPrometheus(breaker, { register });
-    for (const outcome of ['success', 'failure', 'neutral', 'timeout', 'rejected']) {
+    for (const outcome of ['success', 'failure', 'neutral', 'timeout', 'rejected', 'limited']) {
       expect(await value(register, 'breakwater_calls_total', { breaker: 'fresh', outcome })).toBe(0);
     }
     expect(await series(register, 'breakwater_call_duration_seconds')).toEqual([]);

@@ -7,12 +7,14 @@
 // whole open/probe/close cycle).
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { FleetHost, FleetLink } from '../../src/core/fleet-link.js';
+import { JOIN } from '../../src/core/fleet-link.js';
 import { advanceAll as advanceAllRules, type Circuit, FAILURE, type Outcome, settle } from '../../src/core/rules.js';
 import { decodeCircuit } from '../../src/fleet/codec.js';
-import type { CompareAndSetResult, FleetHost, FleetLink, SharedWrite } from '../../src/fleet/contract.js';
+import type { CompareAndSetResult, SharedWrite } from '../../src/fleet/contract.js';
 import { type Commit, FleetSync, ITEM } from '../../src/fleet/engine.js';
 import { CircuitBreaker, countWindow } from '../../src/index.js';
-import { JOIN, resolveOptions, type Settings } from '../../src/options/breaker-options.js';
+import { resolveOptions, type Settings } from '../../src/options/breaker-options.js';
 import { createTracker } from '../../src/trackers/create.js';
 import { MemoryBackend, MemoryStore, type MemoryStoreOptions } from '../helpers/memory-store.js';
 
