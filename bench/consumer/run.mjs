@@ -165,7 +165,7 @@ const withDeadline = (promise, ms, what) =>
   });
 
 async function startUpstream() {
-  const child = fork(resolve(here, 'upstream.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./upstream.mjs', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   const waiters = new Map();
   child.on('message', (message) => {
