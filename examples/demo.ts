@@ -4,7 +4,7 @@
  * SIGTERM stops both, process groups and all.
  *
  * Environment: GATEWAY_PORT (4000), LAMBDA_PORT (4002), PORT (3000), FAULT_API_KEY (demo-key),
- * and the consumer's FAILURE_THRESHOLD, RECOVERY_TIMEOUT, REQUEST_TIMEOUT, passed through.
+ * and the consumer's FAILURE_THRESHOLD, RECOVERY_TIMEOUT, REQUEST_TIMEOUT, MAX_CONCURRENT, passed through.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';

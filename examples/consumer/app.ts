@@ -4,9 +4,9 @@
  * it in-process with `app.request()`.
  */
 import { readFileSync } from 'node:fs';
-import { Hono } from 'hono';
+import { type Handler, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { CircuitBreaker, CircuitOpenError, type Clock, type LogRecord } from '../../src/index.js';
+import { CircuitBreaker, CircuitOpenError, type Clock, ConcurrencyLimitError, type LogRecord } from '../../src/index.js';
 import type { Config } from './config.js';
 import { jsonLogger, type LineWriter, stdoutWriter } from './log.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
@@ -26,6 +26,15 @@ export interface ConsumerDeps {
 
 /** Whole seconds for `Retry-After`: rounded up, at least 1 (a client retrying sooner would be rejected again). */
 export const retryAfterSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+/** The longest part of a request (path, method) an error message repeats; the rest is cut with an ellipsis. */
+export const ECHO_LIMIT = 100;
+
+/** `text`, cut to `ECHO_LIMIT` characters: error bodies never grow with what the client sent. */
+export const bounded = (text: string, limit = ECHO_LIMIT): string => (text.length > limit ? `${text.slice(0, limit)}…` : text);
+
+/** What every path answers to; any other method is a 405 with this `Allow`. */
+const ALLOW = 'GET, HEAD';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':
@@ -58,6 +67,9 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
     maxProbeWait: config.requestTimeout + 1_000,
     isFailure: isUpstreamFailure,
     logger,
+    // Past the cap, a call is turned away at once (ConcurrencyLimitError) and the API is not called: a flood
+    // cannot pile up a call per connection on an API that hangs while the breaker waits for its first failures.
+    ...(config.maxConcurrent > 0 ? { maxConcurrent: config.maxConcurrent } : {}),
     ...(deps.clock === undefined ? {} : { clock: deps.clock }),
   });
   const monitor = new Monitor(breaker, config, (level, record, msg) => logger.line(level, record as LogRecord, msg));
@@ -67,9 +79,29 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
   const app = new Hono();
   /** Open live-panel streams: they never end on their own, so shutdown closes them (and only them). */
   const streams = new Set<() => void>();
+  /** Every path served: another method than GET or HEAD on one of them is a 405, not a 404. */
+  const paths = new Set<string>();
+  /** Serves `path` for GET and HEAD (Hono answers HEAD with the GET handler and drops the body). */
+  const get = (path: string, handler: Handler) => {
+    paths.add(path);
+    app.get(path, handler);
+  };
 
-  app.get('/', async (c) => {
+  get('/', async (c) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
+    if (c.req.method === 'HEAD') {
+      // A HEAD has no body to fill: answer with the status the page would have as the breaker stands,
+      // without calling the API. 503 while the breaker turns calls away (open, or its probe in flight), or
+      // while MAX_CONCURRENT calls are in flight.
+      const { retryAfter, inFlight } = breaker.metrics();
+      const type = { 'content-type': 'text/html; charset=UTF-8' };
+      if (retryAfter > 0) {
+        if (Number.isFinite(retryAfter)) c.header('retry-after', String(retryAfterSeconds(retryAfter)));
+        return c.body(null, 503, type);
+      }
+      if (config.maxConcurrent > 0 && inFlight >= config.maxConcurrent) return c.body(null, 503, { ...type, 'retry-after': '1' });
+      return c.body(null, 200, type);
+    }
     try {
       const quote = await breaker.execute(({ signal }) => fetchQuote(config.baseUrl, signal, fetchImpl));
       return c.html(renderPage({ kind: 'quote', quote }, monitor.view()), 200);
@@ -78,6 +110,11 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
         if (Number.isFinite(error.retryAfter)) c.header('retry-after', String(retryAfterSeconds(error.retryAfter)));
         return c.html(renderPage({ kind: 'open', retryAfterMs: error.retryAfter }, monitor.view()), 503);
       }
+      if (error instanceof ConcurrencyLimitError) {
+        // Busy, not broken: the calls in flight settle within REQUEST_TIMEOUT, most much sooner.
+        c.header('retry-after', '1');
+        return c.html(renderPage({ kind: 'limited' }, monitor.view()), 503);
+      }
       return c.html(
         renderPage({ kind: 'upstream-error', detail: describeError(error), counted: isUpstreamFailure(error) }, monitor.view()),
         502,
@@ -85,14 +122,16 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
     }
   });
 
-  app.get('/api/state', (c) => {
+  get('/api/state', (c) => {
     c.header('cache-control', 'no-store');
     return c.json(monitor.view());
   });
 
   /** The live panel's feed: the full view now, then on every change. */
-  app.get('/api/events', (c) =>
-    streamSSE(c, async (stream) => {
+  get('/api/events', (c) => {
+    // HEAD: the stream's headers only. A stream started for it would never be read, nor ever end.
+    if (c.req.method === 'HEAD') return c.body(null, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    return streamSSE(c, async (stream) => {
       let id = 0;
       const send = (view: unknown) =>
         stream.writeSSE({ event: 'state', id: String(++id), data: JSON.stringify(view) }).catch(() => stream.abort());
@@ -115,25 +154,31 @@ export function createConsumer(config: Config, deps: ConsumerDeps = {}) {
         await stream.sleep(15_000);
         if (!closed) await stream.write(': keep-alive\n\n').catch(() => stream.abort());
       }
-    }),
-  );
+    });
+  });
 
-  app.get('/healthz', (c) => {
+  get('/healthz', (c) => {
     c.header('cache-control', 'no-store');
     // The consumer is healthy while the API is down: that is what the breaker is for.
     return c.json({ status: 'ok', breaker: breaker.state });
   });
 
-  app.get('/metrics', (c) =>
+  get('/metrics', (c) =>
     c.body(renderMetrics(breaker, monitor), 200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' }),
   );
 
-  app.get('/assets/app.css', (c) => c.body(css, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }));
-  app.get('/assets/icon.svg', (c) => c.body(ICON, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'max-age=86400' }));
-  app.get('/favicon.ico', (c) => c.redirect('/assets/icon.svg', 301));
-  app.get('/assets/app.js', (c) => c.body(js, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
+  get('/assets/app.css', (c) => c.body(css, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }));
+  get('/assets/icon.svg', (c) => c.body(ICON, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'max-age=86400' }));
+  get('/favicon.ico', (c) => c.redirect('/assets/icon.svg', 301));
+  get('/assets/app.js', (c) => c.body(js, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
 
-  app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) => {
+    const { method, path } = c.req;
+    if (paths.has(path)) {
+      return c.json({ error: `Method ${bounded(method, 20)} not allowed on ${path}; use ${ALLOW}` }, 405, { allow: ALLOW });
+    }
+    return c.json({ error: `No route for ${bounded(method, 20)} ${bounded(path)}` }, 404);
+  });
 
   /** Ends every live-panel stream (at shutdown: the server can then finish the requests still running). */
   const closeStreams = () => {

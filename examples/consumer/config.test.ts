@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       failureThreshold: 5,
       recoveryTimeout: 60_000,
       requestTimeout: 2_000,
+      maxConcurrent: 100,
     });
   });
 
@@ -23,6 +24,7 @@ describe('loadConfig', () => {
       FAILURE_THRESHOLD: ' 3 ',
       RECOVERY_TIMEOUT: '1500',
       REQUEST_TIMEOUT: '',
+      MAX_CONCURRENT: '50',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -31,7 +33,12 @@ describe('loadConfig', () => {
       failureThreshold: 3,
       recoveryTimeout: 1500,
       requestTimeout: 2000,
+      maxConcurrent: 50,
     });
+  });
+
+  it('MAX_CONCURRENT=0 means no cap', () => {
+    expect(loadConfig({ MAX_CONCURRENT: '0' }).maxConcurrent).toBe(0);
   });
 
   it.each([
@@ -44,6 +51,9 @@ describe('loadConfig', () => {
     ['RECOVERY_TIMEOUT', '1e3'],
     ['REQUEST_TIMEOUT', '0'],
     ['REQUEST_TIMEOUT', '99999999999999999999'],
+    ['MAX_CONCURRENT', '-1'],
+    ['MAX_CONCURRENT', 'unlimited'],
+    ['MAX_CONCURRENT', '1000001'],
     ['BASE_URL', 'not a url'],
     ['BASE_URL', 'ftp://example.com'],
     ['BASE_URL', 'http://example.com/?stage=dev'],

@@ -10,6 +10,11 @@ export interface Config {
   readonly recoveryTimeout: number;
   /** Ms a call to the API may take before it counts as a failure (TimeoutError). */
   readonly requestTimeout: number;
+  /**
+   * Calls to the API in flight at most; a page load beyond it is answered 503 at once without calling
+   * the API (the breaker's `maxConcurrent`). 0: no cap.
+   */
+  readonly maxConcurrent: number;
 }
 
 /** An environment variable had an invalid value; the message names it. */
@@ -25,6 +30,7 @@ export const DEFAULTS = {
   FAILURE_THRESHOLD: '5',
   RECOVERY_TIMEOUT: '60000',
   REQUEST_TIMEOUT: '2000',
+  MAX_CONCURRENT: '100',
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -78,6 +84,7 @@ export function loadConfig(env: Env): Config {
     failureThreshold: integer(env, 'FAILURE_THRESHOLD', 1, 1_000_000, problems),
     recoveryTimeout: integer(env, 'RECOVERY_TIMEOUT', 1, 86_400_000, problems),
     requestTimeout: integer(env, 'REQUEST_TIMEOUT', 1, 600_000, problems),
+    maxConcurrent: integer(env, 'MAX_CONCURRENT', 0, 1_000_000, problems),
   };
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return config;

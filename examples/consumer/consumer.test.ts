@@ -40,11 +40,12 @@ function consumer(overrides: Partial<Config> = {}) {
     failureThreshold: 3,
     recoveryTimeout: 60_000,
     requestTimeout: 1_000,
+    maxConcurrent: 100,
     ...overrides,
   };
   const c = createConsumer(config, { write: (line) => lines.push(line), clock: { now: () => now } });
   consumers.push(c);
-  const get = (path = '/') => c.app.request(path);
+  const get = (path = '/', init?: RequestInit) => c.app.request(path, init);
   const state = async () => (await (await get('/api/state')).json()) as StateView;
   const logs = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   return { ...c, get, state, logs, lines, advance: (ms: number) => (now += ms) };
@@ -245,6 +246,8 @@ describe('GET /metrics', () => {
     expect(text).toContain('breakwater_calls_total{breaker="quote-api",outcome="success"} 1');
     expect(text).toContain('breakwater_calls_total{breaker="quote-api",outcome="failure"} 2');
     expect(text).toContain('breakwater_calls_total{breaker="quote-api",outcome="rejected"} 1');
+    expect(text).toContain('breakwater_calls_total{breaker="quote-api",outcome="limited"} 0');
+    expect(text).toContain('breakwater_calls_in_flight{breaker="quote-api"} 0');
     expect(text).toContain('breakwater_transitions_total{breaker="quote-api",from="closed",to="open"} 1');
     expect(text).toContain('breakwater_call_duration_seconds_count{breaker="quote-api",outcome="failure"} 2');
     expect(text).toContain('breakwater_call_duration_seconds_bucket{breaker="quote-api",outcome="failure",le="+Inf"} 2');
@@ -300,5 +303,77 @@ describe('other routes', () => {
     const res = await c.get('/nope');
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'No route for GET /nope' });
+  });
+});
+
+describe('methods and unknown routes', () => {
+  const PATHS = [
+    '/',
+    '/api/state',
+    '/api/events',
+    '/healthz',
+    '/metrics',
+    '/assets/app.css',
+    '/assets/app.js',
+    '/assets/icon.svg',
+    '/favicon.ico',
+  ];
+
+  it.each(PATHS)('%s answers other methods with 405, Allow: GET, HEAD and a JSON error, without calling the API', async (path) => {
+    answer(() => HttpResponse.json(QUOTE));
+    const c = consumer();
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      const res = await c.get(path, { method });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
+      expect(await res.json()).toEqual({ error: `Method ${method} not allowed on ${path}; use GET, HEAD` });
+    }
+    expect(hits).toBe(0);
+  });
+
+  it('HEAD / answers 200 with the page headers and does not call the API', async () => {
+    answer(() => HttpResponse.json(QUOTE));
+    const c = consumer();
+    const res = await c.get('/', { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await res.text()).toBe('');
+    expect(hits).toBe(0);
+    expect((await c.state()).calls).toEqual([]);
+    // A GET after it is the one call to the API.
+    expect((await c.get()).status).toBe(200);
+    expect(hits).toBe(1);
+  });
+
+  it('HEAD / while the circuit is open is 503 with Retry-After, still without a call', async () => {
+    answer(() => HttpResponse.json({}, { status: 500 }));
+    const c = consumer({ failureThreshold: 1 });
+    await c.get();
+    expect(hits).toBe(1);
+    c.advance(30_000);
+    const res = await c.get('/', { method: 'HEAD' });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('30');
+    expect(hits).toBe(1);
+    expect((await c.state()).counts.rejected).toBe(0);
+  });
+
+  it('HEAD /api/events answers the stream headers without starting a stream (one would never be read nor end)', async () => {
+    const c = consumer();
+    const res = await c.get('/api/events', { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await res.text()).toBe('');
+  });
+
+  it('a 404 body repeats at most 100 characters of the path, whatever its length', async () => {
+    const c = consumer();
+    const path = `/${'a'.repeat(15_000)}`;
+    const res = await c.get(path);
+    expect(res.status).toBe(404);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(200);
+    expect(JSON.parse(text)).toEqual({ error: `No route for GET ${path.slice(0, 100)}…` });
   });
 });

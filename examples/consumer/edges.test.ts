@@ -26,6 +26,7 @@ function consumer(overrides: Partial<Config> = {}) {
     failureThreshold: 1,
     recoveryTimeout: 10_000,
     requestTimeout: 2_000,
+    maxConcurrent: 0,
     ...overrides,
   };
   const c = createConsumer(config, {
@@ -37,7 +38,7 @@ function consumer(overrides: Partial<Config> = {}) {
   return {
     ...c,
     lines,
-    get: (path = '/') => c.app.request(path),
+    get: (path = '/', init?: RequestInit) => c.app.request(path, init),
     advance: (ms: number) => (now += ms),
     upstream: (fn: typeof respond) => (respond = fn),
   };
@@ -99,5 +100,66 @@ describe('docs/examples.md', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((r) => r.event === 'breaker.stateChange' && r.to === 'open');
     expect(Object.keys(actual ?? {})).toEqual(Object.keys(JSON.parse(docLine)));
+  });
+});
+
+describe('the cap on calls in flight (MAX_CONCURRENT)', () => {
+  it('a page load past the cap is a 503 with Retry-After: 1 and its own page, without a call; the circuit is untouched', async () => {
+    const c = consumer({ maxConcurrent: 2, failureThreshold: 1 });
+    const releases: Array<() => void> = [];
+    let calls = 0;
+    c.upstream((signal) => {
+      calls++;
+      return new Promise<Response>((resolve, reject) => {
+        releases.push(() => resolve(Response.json(QUOTE)));
+        signal?.addEventListener('abort', () => reject(signal.reason));
+      });
+    });
+    const first = c.get();
+    const second = c.get();
+    const deadline = Date.now() + 5_000;
+    while (calls < 2 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    expect(calls).toBe(2);
+
+    const res = await c.get();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    const page = await res.text();
+    expect(page).toContain('<title>Too many requests at once · breakwater demo</title>');
+    expect(page).toContain('data-kind="limited"');
+    expect(page).toContain('<b>2</b> calls to the quote API in flight');
+    expect(page).toContain('id="count-limited">1<');
+    expect(calls).toBe(2);
+    const view = (await (await c.get('/api/state')).json()) as StateView;
+    expect(view.state).toBe('closed');
+    expect(view.counts).toMatchObject({ limited: 1, rejected: 0, failures: 0, timeouts: 0 });
+    expect(view.calls[0]).toMatchObject({ outcome: 'limited', durationMs: null });
+    const head = await c.get('/', { method: 'HEAD' });
+    expect(head.status).toBe(503);
+    expect(head.headers.get('retry-after')).toBe('1');
+    expect(calls).toBe(2);
+    const metrics = await (await c.get('/metrics')).text();
+    expect(metrics).toContain('breakwater_calls_total{breaker="quote-api",outcome="limited"} 1');
+    expect(metrics).toContain('breakwater_calls_in_flight{breaker="quote-api"} 2');
+
+    for (const release of releases.splice(0)) release();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+    const third = c.get();
+    while (calls < 3 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    for (const release of releases.splice(0)) release();
+    expect((await third).status).toBe(200);
+  });
+
+  it('MAX_CONCURRENT=0 passes no cap: many page loads wait on the API together', async () => {
+    const c = consumer({ maxConcurrent: 0 });
+    const releases: Array<() => void> = [];
+    c.upstream(() => new Promise<Response>((resolve) => releases.push(() => resolve(Response.json(QUOTE)))));
+    const pages = Array.from({ length: 20 }, () => c.get());
+    const deadline = Date.now() + 5_000;
+    while (releases.length < 20 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    expect(releases).toHaveLength(20);
+    for (const release of releases.splice(0)) release();
+    expect((await Promise.all(pages)).map((r) => r.status)).toEqual(Array(20).fill(200));
   });
 });

@@ -32,15 +32,23 @@ export function renderMetrics(breaker: CircuitBreaker, monitor: Monitor): string
   family('breakwater_state', 'gauge', 'Current circuit state: 1 for the state the circuit is in, 0 for the others.');
   for (const state of STATES) out.push(`breakwater_state${labels({ ...b, state })} ${m.state === state ? 1 : 0}`);
 
-  family('breakwater_calls_total', 'counter', 'Calls through the breaker by outcome (rejected: failed fast, the upstream was not called).');
+  family(
+    'breakwater_calls_total',
+    'counter',
+    'Calls through the breaker by outcome (rejected: failed fast, limited: over the cap of calls in flight; neither called the upstream).',
+  );
   const outcomes: Record<string, number> = {
     success: m.successes,
     failure: m.failures,
     timeout: m.timeouts,
     neutral: m.neutral,
     rejected: m.rejected,
+    limited: m.limited,
   };
   for (const [outcome, value] of Object.entries(outcomes)) out.push(`breakwater_calls_total${labels({ ...b, outcome })} ${value}`);
+
+  family('breakwater_calls_in_flight', 'gauge', 'Calls to the upstream in flight now (MAX_CONCURRENT caps them).');
+  out.push(`breakwater_calls_in_flight${labels(b)} ${m.inFlight}`);
 
   family('breakwater_consecutive_failures', 'gauge', 'Counted failures in a row (the circuit opens at the failure threshold).');
   out.push(`breakwater_consecutive_failures${labels(b)} ${m.window.failures}`);

@@ -8,7 +8,10 @@ import type { Config } from './config.js';
 import { describeError, isUpstreamFailure, UpstreamHttpError } from './upstream.js';
 
 /** How a call through the breaker ended (one per page load). */
-export type CallOutcome = 'success' | 'failure' | 'neutral' | 'timeout' | 'rejected';
+export type CallOutcome = 'success' | 'failure' | 'neutral' | 'timeout' | 'rejected' | 'limited';
+
+/** Outcomes of calls that reached the API, the ones with a duration. */
+export type TimedOutcome = Exclude<CallOutcome, 'rejected' | 'limited'>;
 
 /** A transition as the panel lists it. */
 export interface TransitionView {
@@ -23,7 +26,7 @@ export interface TransitionView {
 export interface CallView {
   readonly outcome: CallOutcome;
   readonly at: string;
-  /** Ms; null for a rejection (the API was not called). */
+  /** Ms; null for a rejection or a call over the cap (the API was not called). */
   readonly durationMs: number | null;
   readonly detail: string;
 }
@@ -43,6 +46,8 @@ export interface StateView {
     readonly failureThreshold: number;
     readonly recoveryTimeout: number;
     readonly requestTimeout: number;
+    /** MAX_CONCURRENT: calls to the API in flight at most; 0 for no cap. */
+    readonly maxConcurrent: number;
     readonly baseUrl: string;
   };
   readonly counts: {
@@ -51,6 +56,8 @@ export interface StateView {
     readonly timeouts: number;
     readonly neutral: number;
     readonly rejected: number;
+    /** Page loads turned away because MAX_CONCURRENT calls were already in flight (the API was not called). */
+    readonly limited: number;
   };
   /** Newest first. */
   readonly transitions: readonly TransitionView[];
@@ -90,8 +97,8 @@ export class Monitor {
   #halfOpenTimer: ReturnType<typeof setTimeout> | undefined;
   /** Transitions by `from→to`, for `/metrics`. */
   readonly transitionCounts = new Map<string, number>();
-  /** Call durations by outcome (rejections have none). */
-  readonly histograms = new Map<Exclude<CallOutcome, 'rejected'>, Histogram>();
+  /** Call durations by outcome (rejections and calls over the cap have none). */
+  readonly histograms = new Map<TimedOutcome, Histogram>();
 
   constructor(
     breaker: CircuitBreaker,
@@ -100,17 +107,7 @@ export class Monitor {
   ) {
     this.#breaker = breaker;
     this.#config = config;
-    const call = (outcome: CallOutcome, duration: number | null, detail: string) => {
-      // NaN: a call already in flight when the monitor subscribed (it was not timed).
-      const durationMs = duration !== null && Number.isFinite(duration) ? duration : null;
-      pushFront(
-        this.#calls,
-        { outcome, at: new Date().toISOString(), durationMs: durationMs === null ? null : Math.round(durationMs), detail },
-        MAX_CALLS,
-      );
-      if (durationMs !== null && outcome !== 'rejected') this.#observe(outcome, durationMs / 1000);
-      this.#publish();
-    };
+    const call = (outcome: CallOutcome, duration: number | null, detail: string) => this.#record(outcome, duration, detail);
     const upstreamError = (outcome: CallOutcome, error: unknown, durationMs: number) => {
       const counted = isUpstreamFailure(error);
       log(
@@ -143,6 +140,7 @@ export class Monitor {
         call('neutral', e.duration, `${describeError(e.error)} (not counted)`);
       }),
       breaker.on('rejected', () => call('rejected', null, 'failed fast, API not called')),
+      breaker.on('limited', (e) => call('limited', null, `over the cap of ${e.error.limit} calls in flight, API not called`)),
       breaker.on('stateChange', (e) => {
         pushFront(this.#transitions, { from: e.from, to: e.to, reason: e.reason, at: new Date(e.at).toISOString() }, MAX_TRANSITIONS);
         const key = `${e.from}→${e.to}`;
@@ -168,9 +166,17 @@ export class Monitor {
         failureThreshold: c.failureThreshold,
         recoveryTimeout: c.recoveryTimeout,
         requestTimeout: c.requestTimeout,
+        maxConcurrent: c.maxConcurrent,
         baseUrl: c.baseUrl,
       },
-      counts: { successes: m.successes, failures: m.failures, timeouts: m.timeouts, neutral: m.neutral, rejected: m.rejected },
+      counts: {
+        successes: m.successes,
+        failures: m.failures,
+        timeouts: m.timeouts,
+        neutral: m.neutral,
+        rejected: m.rejected,
+        limited: m.limited,
+      },
       transitions: [...this.#transitions],
       calls: [...this.#calls],
     };
@@ -205,7 +211,19 @@ export class Monitor {
     this.#halfOpenTimer.unref?.();
   }
 
-  #observe(outcome: Exclude<CallOutcome, 'rejected'>, seconds: number): void {
+  #record(outcome: CallOutcome, duration: number | null, detail: string): void {
+    // NaN: a call already in flight when the monitor subscribed (it was not timed).
+    const durationMs = duration !== null && Number.isFinite(duration) ? duration : null;
+    pushFront(
+      this.#calls,
+      { outcome, at: new Date().toISOString(), durationMs: durationMs === null ? null : Math.round(durationMs), detail },
+      MAX_CALLS,
+    );
+    if (durationMs !== null && outcome !== 'rejected' && outcome !== 'limited') this.#observe(outcome, durationMs / 1000);
+    this.#publish();
+  }
+
+  #observe(outcome: TimedOutcome, seconds: number): void {
     let h = this.histograms.get(outcome);
     if (h === undefined) {
       h = { counts: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };

@@ -11,7 +11,8 @@ import type { Quote } from './upstream.js';
 export type PageResult =
   | { readonly kind: 'quote'; readonly quote: Quote }
   | { readonly kind: 'upstream-error'; readonly detail: string; readonly counted: boolean }
-  | { readonly kind: 'open'; readonly retryAfterMs: number };
+  | { readonly kind: 'open'; readonly retryAfterMs: number }
+  | { readonly kind: 'limited' };
 
 /** Human duration: 1500 → "1.5 s", 60000 → "60 s". */
 export const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
@@ -59,6 +60,16 @@ function resultCard(result: PageResult, view: StateView): SafeHtml {
   <a class="button" href="/">Try again</a>
 </section>`;
     }
+    case 'limited':
+      return html`<section class="card result result-open result-limited" id="result" data-kind="limited">
+  <p class="eyebrow"><span class="dot bad"></span>503 · Service unavailable</p>
+  <h1>Too many requests at once</h1>
+  <p>The consumer already has <b>${s.maxConcurrent}</b> calls to the quote API in flight, its limit
+    (<code>MAX_CONCURRENT</code>), so it turned this request away at once, without calling the API.
+    The circuit breaker has not counted this: the API is not known to be unwell, only busy.</p>
+  <p class="retry-soon">Try again in a second (<code>Retry-After: 1</code>).</p>
+  <a class="button" href="/">Try again</a>
+</section>`;
   }
 }
 
@@ -119,6 +130,7 @@ function panel(view: StateView): SafeHtml {
     ${count('timeouts', 'Timeouts', c.timeouts, `> ${s.requestTimeout} ms`)}
     ${count('neutral', 'Neutral', c.neutral, '4xx, not counted')}
     ${count('rejected', 'Rejected', c.rejected, 'failed fast')}
+    ${count('limited', 'Over cap', c.limited, s.maxConcurrent > 0 ? `> ${s.maxConcurrent} at once` : 'no cap set')}
   </dl>
   <div class="lists">
     <div><h3>Transitions</h3><ol class="log" id="transitions">${view.transitions.map(transitionItem)}</ol><p class="empty" id="transitions-empty">None yet: the circuit starts closed.</p></div>
@@ -143,7 +155,14 @@ function tryIt(view: StateView): SafeHtml {
 
 /** The whole page for `GET /`. */
 export function renderPage(result: PageResult, view: StateView): string {
-  const title = result.kind === 'quote' ? 'Quote of the moment' : result.kind === 'open' ? 'Service unavailable' : 'Bad gateway';
+  const title =
+    result.kind === 'quote'
+      ? 'Quote of the moment'
+      : result.kind === 'upstream-error'
+        ? 'Bad gateway'
+        : result.kind === 'limited'
+          ? 'Too many requests at once'
+          : 'Service unavailable';
   return html`<!doctype html>
 <html lang="en">
 <head>

@@ -17,7 +17,15 @@ describe.skipIf(!existsSync(chromiumPath))('503 while a probe is in flight, in C
     let release: (() => void) | undefined;
     let mode: 'fail' | 'hang' = 'fail';
     const c = createConsumer(
-      { host: '127.0.0.1', port: 0, baseUrl: 'http://quotes.test', failureThreshold: 1, recoveryTimeout: 300, requestTimeout: 5_000 },
+      {
+        host: '127.0.0.1',
+        port: 0,
+        baseUrl: 'http://quotes.test',
+        failureThreshold: 1,
+        recoveryTimeout: 300,
+        requestTimeout: 5_000,
+        maxConcurrent: 0,
+      },
       {
         write: () => {},
         fetch: (async (_input: unknown, init?: RequestInit) => {

@@ -1,6 +1,6 @@
 /**
  * Starts the consumer: `npm run consumer`. Configuration only from the environment
- * (PORT, BASE_URL, FAILURE_THRESHOLD, RECOVERY_TIMEOUT, REQUEST_TIMEOUT, HOST); an invalid
+ * (PORT, BASE_URL, FAILURE_THRESHOLD, RECOVERY_TIMEOUT, REQUEST_TIMEOUT, MAX_CONCURRENT, HOST); an invalid
  * value stops it here with a message naming the variable.
  */
 import type { AddressInfo } from 'node:net';
@@ -28,6 +28,7 @@ const server = serve({ fetch: app.fetch, hostname: config.host, port: config.por
       failureThreshold: config.failureThreshold,
       recoveryTimeout: config.recoveryTimeout,
       requestTimeout: config.requestTimeout,
+      maxConcurrent: config.maxConcurrent,
     },
     `Consumer listening on http://${info.address}:${info.port}, calling ${config.baseUrl}/quote`,
   );

@@ -138,3 +138,69 @@ describe('GET /stats', () => {
     });
   });
 });
+
+describe('a malformed event (the function invoked directly)', () => {
+  const event = (patch: Record<string, unknown>) => ({ ...v2Event('GET', '/quote'), ...patch });
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['{}', {}, /rawPath must be a string/],
+    ['null', null, /the event is null/],
+    ['[]', [], /the event is an array/],
+    ['a string', 'GET /quote', /the event is a string/],
+    ['a number', 42, /the event is a number/],
+    ['undefined', undefined, /the event is undefined/],
+    ['a REST API (v1) event', { httpMethod: 'GET', path: '/quote', resource: '/quote' }, /rawPath must be a string/],
+    ['no requestContext', { rawPath: '/quote' }, /requestContext\.http\.method/],
+    ['requestContext.http null', event({ requestContext: { http: null } }), /requestContext\.http\.method/],
+    ['a method that is not a string', event({ requestContext: { http: { method: 7 } } }), /requestContext\.http\.method/],
+    ['a rawPath without a slash', event({ rawPath: 'quote' }), /rawPath must be a string starting with \//],
+    ['headers that are not an object', event({ headers: 'x-api-key: demo-key' }), /headers must be an object/],
+    ['a body that is not a string', event({ body: { mode: 'error' } }), /body must be a string/],
+    ['isBase64Encoded that is not a boolean', event({ isBase64Encoded: 'yes' }), /isBase64Encoded must be a boolean/],
+  ];
+  it.each(cases)('%s: 400 with a JSON error, no stack trace', async (_name, input, reason) => {
+    const handle = api();
+    const res = await handle(input as Parameters<typeof handle>[0]);
+    expect(res.statusCode).toBe(400);
+    expect(res.headers?.['content-type']).toMatch(/^application\/json/);
+    const error = body(res).error as string;
+    expect(error).toMatch(/^Expected an API Gateway HTTP API \(payload v2\.0\) request event: /);
+    expect(error).toMatch(reason);
+    expect(res.body).not.toMatch(/TypeError|\bat .+:\d+:\d+|node:internal|handler\.ts/);
+    // The warm container keeps serving, and counted the call.
+    expect((await handle(v2Event('GET', '/quote'))).statusCode).toBe(200);
+    expect(body(await handle(v2Event('GET', '/stats')))).toMatchObject({ invocations: 3, quoteCalls: 1 });
+  });
+
+  it('an unexpected error is a 500 with a generic JSON error, reported to the logs, not to the caller', async () => {
+    const logged: unknown[] = [];
+    const boom = new Error('clock broke');
+    const handle = createApi({
+      now: () => {
+        throw boom;
+      },
+      random: () => 0,
+      logError: (error) => logged.push(error),
+    });
+    const res = await handle(v2Event('GET', '/quote'));
+    expect(res.statusCode).toBe(500);
+    expect(body(res)).toEqual({ error: 'Internal error' });
+    expect(res.body).not.toContain('clock broke');
+    expect(logged).toEqual([boom]);
+  });
+});
+
+describe('error bodies do not grow with the input', () => {
+  it('a 404 repeats at most 100 characters of the path', async () => {
+    const path = `/${'a'.repeat(15_000)}`;
+    const res = await api()(v2Event('GET', path));
+    expect(res.statusCode).toBe(404);
+    expect(body(res).error).toBe(`No route for GET ${path.slice(0, 100)}…`);
+    expect((res.body ?? '').length).toBeLessThan(200);
+  });
+
+  it('a long unknown method is cut too', async () => {
+    const res = await api()(v2Event('X'.repeat(5_000), '/quote'));
+    expect(res.statusCode).toBe(405);
+    expect((res.body ?? '').length).toBeLessThan(200);
+  });
+});

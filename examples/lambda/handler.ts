@@ -6,7 +6,9 @@
  *   PUT /fault   → 200 {fault}; needs the `x-api-key` header (FAULT_API_KEY, demo default "demo-key")
  *
  * The gateway sends every route here (`$default`), so unknown paths and wrong methods get
- * this API's own JSON errors (404 / 405) rather than the gateway's.
+ * this API's own JSON errors (404 / 405) rather than the gateway's. An event that is not an HTTP API
+ * v2.0 request (the function invoked directly with `{}`, `null`, `[]`…) gets a 400; an unexpected
+ * error a 500. Neither answer carries a stack trace.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -25,6 +27,8 @@ export interface ApiDeps {
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => Date;
+  /** Where an unexpected error is reported (default console.error, which Lambda sends to its logs). */
+  readonly logError?: (error: unknown) => void;
 }
 
 const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): Result => ({
@@ -32,6 +36,33 @@ const json = (statusCode: number, body: unknown, headers: Record<string, string>
   headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
   body: JSON.stringify(body),
 });
+
+/** The longest part of a request an error message repeats: error bodies never grow with the input. */
+export const ECHO_LIMIT = 100;
+
+const bounded = (text: string, limit = ECHO_LIMIT): string => (text.length > limit ? `${text.slice(0, limit)}…` : text);
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const kindOf = (value: unknown): string =>
+  value === null || value === undefined ? String(value) : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+
+/**
+ * Why `event` is not an API Gateway HTTP API (payload v2.0) request this handler can route, or undefined
+ * when it is one. Checks only what the handler reads.
+ */
+export function malformed(event: unknown): string | undefined {
+  if (!isObject(event)) return `the event is ${kindOf(event)}, not an object`;
+  if (typeof event.rawPath !== 'string' || !event.rawPath.startsWith('/')) return 'rawPath must be a string starting with /';
+  const http = isObject(event.requestContext) ? event.requestContext.http : undefined;
+  if (!isObject(http) || typeof http.method !== 'string' || http.method === '') {
+    return 'requestContext.http.method must be a non-empty string';
+  }
+  if (event.headers !== undefined && !isObject(event.headers)) return 'headers must be an object';
+  if (event.body !== undefined && event.body !== null && typeof event.body !== 'string') return 'body must be a string';
+  if (event.isBase64Encoded !== undefined && typeof event.isBase64Encoded !== 'boolean') return 'isBase64Encoded must be a boolean';
+  return undefined;
+}
 
 const sameKey = (given: string, expected: string): boolean => {
   const a = Buffer.from(given);
@@ -45,6 +76,7 @@ export function createApi(deps: ApiDeps = {}) {
   const random = deps.random ?? Math.random;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const now = deps.now ?? (() => new Date());
+  const logError = deps.logError ?? ((error: unknown) => console.error(error));
   const apiKey = env.FAULT_API_KEY || DEMO_API_KEY;
   let fault: Fault = faultFromEnv(env);
   let invocations = 0;
@@ -67,7 +99,12 @@ export function createApi(deps: ApiDeps = {}) {
     const key = event.headers?.['x-api-key'];
     if (key === undefined || key === '') return json(401, { error: 'Missing x-api-key header' }, { 'www-authenticate': 'ApiKey' });
     if (!sameKey(key, apiKey)) return json(403, { error: 'Invalid API key' });
-    const raw = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    const raw =
+      event.body === undefined || event.body === null
+        ? ''
+        : event.isBase64Encoded
+          ? Buffer.from(event.body, 'base64').toString('utf8')
+          : event.body;
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -89,18 +126,33 @@ export function createApi(deps: ApiDeps = {}) {
     '/fault': { PUT: putFault },
   };
 
-  return async function handler(event: APIGatewayProxyEventV2): Promise<Result> {
-    invocations++;
+  const dispatch = (event: APIGatewayProxyEventV2): Result | Promise<Result> => {
     const path = event.rawPath.length > 1 ? event.rawPath.replace(/\/+$/, '') : event.rawPath;
     const method = event.requestContext.http.method.toUpperCase();
     const methods = Object.hasOwn(routes, path) ? routes[path] : undefined;
-    if (methods === undefined) return json(404, { error: `No route for ${method} ${path}` });
+    if (methods === undefined) return json(404, { error: `No route for ${bounded(method, 20)} ${bounded(path)}` });
     const route = Object.hasOwn(methods, method) ? methods[method] : undefined;
     if (route === undefined) {
       const allow = Object.keys(methods).join(', ');
-      return json(405, { error: `Method ${method} not allowed on ${path}; use ${allow}` }, { allow });
+      return json(405, { error: `Method ${bounded(method, 20)} not allowed on ${path}; use ${allow}` }, { allow });
     }
     return route(event);
+  };
+
+  return async function handler(event: APIGatewayProxyEventV2): Promise<Result> {
+    invocations++;
+    // Invoked directly (console, SDK, a test event), the function gets whatever JSON was sent: answer that
+    // with a 400 instead of a TypeError whose stack trace the runtime would send back.
+    const problem = malformed(event as unknown);
+    if (problem !== undefined) {
+      return json(400, { error: `Expected an API Gateway HTTP API (payload v2.0) request event: ${problem}` });
+    }
+    try {
+      return await dispatch(event);
+    } catch (error) {
+      logError(error);
+      return json(500, { error: 'Internal error' });
+    }
   };
 }
 
