@@ -3,11 +3,11 @@
  * back without trusting what it reads (another version, another app, a hand-edited key).
  */
 
+import type { Circuit, CircuitState, TransitionReason } from '../core/rules.js';
 import type { Settings } from '../options/validate.js';
 import { modeOf } from '../options/validate.js';
 import { parseTracker } from '../snapshot/snapshot.js';
 import type { TrackerSnapshot } from '../trackers/tracker.js';
-import type { Circuit, CircuitState, TransitionReason } from '../core/rules.js';
 
 const STATES: ReadonlySet<string> = new Set<CircuitState>(['closed', 'open', 'half-open', 'forced-open', 'disabled']);
 const REASONS: ReadonlySet<string> = new Set<TransitionReason>([

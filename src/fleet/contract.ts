@@ -7,10 +7,11 @@
  *
  * `breakwater/redis` provides `RedisStore`; any `SharedStore` with these primitives works.
  */
-import type { Settings } from '../options/validate.js';
-import type { FailureTracker } from '../trackers/tracker.js';
+
 import type { Admission, Circuit, ManualOp, Outcome } from '../core/rules.js';
 import type { BreakerEvents } from '../core/types.js';
+import type { Settings } from '../options/validate.js';
+import type { FailureTracker } from '../trackers/tracker.js';
 
 /** A breaker's shared record as the store holds it, read together with the store's clock. */
 export interface SharedRecord {

@@ -4,7 +4,7 @@
  * `breakwater/redis` is built on it.
  * @packageDocumentation
  */
-export { SharedStore, sharedStore } from './shared-store.js';
+
 export type {
   BreakerStore,
   CompareAndSetResult,
@@ -16,3 +16,4 @@ export type {
   SharedWrite,
   StoreOperations,
 } from './contract.js';
+export { SharedStore, sharedStore } from './shared-store.js';

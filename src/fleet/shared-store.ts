@@ -2,9 +2,10 @@
  * The store side of fleet mode: a store made of storage primitives plus the engine that links a
  * breaker to them. It lives outside the core entry, so a breaker without a store carries none of it.
  */
-import { checkFleetOptions, FleetSync } from './engine.js';
+
 import type { Settings } from '../options/validate.js';
 import type { BreakerStore, CompareAndSetResult, FleetHost, FleetLink, SharedRecord, SharedWrite, StoreOperations } from './contract.js';
+import { checkFleetOptions, FleetSync } from './engine.js';
 
 /**
  * Base class of a shared store: implement the storage primitives, and every breaker given this

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { initialCircuit } from '../../src/core/rules.js';
 import { decodeCircuit, decodeTracker, encodeCircuit, settingsDigest } from '../../src/fleet/codec.js';
 import { resolveOptions } from '../../src/options/validate.js';
-import { initialCircuit } from '../../src/core/rules.js';
 
 describe('fleet codec', () => {
   it('round-trips a circuit', () => {

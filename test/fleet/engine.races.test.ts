@@ -1,9 +1,9 @@
 // Fleet mode under races and odd records: late answers, faults declared by another operation, records from
 // the store's future, manual controls racing with writes, dispose() during a write, very long versions.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { initialCircuit } from '../../src/core/rules.js';
 import { encodeCircuit } from '../../src/fleet/codec.js';
 import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
-import { initialCircuit } from '../../src/core/rules.js';
 import { deferred, fail, ok, quiet, tick } from '../helpers/fleet-fixtures.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 

@@ -7,13 +7,13 @@
 // whole open/probe/close cycle).
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { advanceAll as advanceAllRules, type Circuit, FAILURE, type Outcome, settle } from '../../src/core/rules.js';
 import { decodeCircuit } from '../../src/fleet/codec.js';
+import type { CompareAndSetResult, FleetHost, FleetLink, SharedWrite } from '../../src/fleet/contract.js';
 import { type Commit, FleetSync, ITEM } from '../../src/fleet/engine.js';
 import { CircuitBreaker } from '../../src/index.js';
 import { resolveOptions, type Settings } from '../../src/options/validate.js';
-import type { CompareAndSetResult, FleetHost, FleetLink, SharedWrite } from '../../src/fleet/contract.js';
 import { createTracker } from '../../src/trackers/create.js';
-import { advanceAll as advanceAllRules, type Circuit, FAILURE, type Outcome, settle } from '../../src/core/rules.js';
 import { MemoryBackend, MemoryStore, type MemoryStoreOptions } from '../helpers/memory-store.js';
 
 const N = 3;

@@ -5,11 +5,11 @@
 // order the store accepted the writes), and no failure or probe outcome is lost or counted twice.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { admission, admitProbe, advanceAll, type Circuit, FAILURE, initialCircuit, type Outcome, settle } from '../../src/core/rules.js';
 import { decodeCircuit, encodeCircuit } from '../../src/fleet/codec.js';
 import { type Commit, type FleetHost, FleetSync, ITEM } from '../../src/fleet/engine.js';
 import { modeOf, resolveOptions } from '../../src/options/validate.js';
 import { createTracker } from '../../src/trackers/create.js';
-import { admission, admitProbe, advanceAll, type Circuit, FAILURE, initialCircuit, type Outcome, settle } from '../../src/core/rules.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
 const N = 3;

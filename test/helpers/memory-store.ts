@@ -1,7 +1,8 @@
 // An in-memory BreakerStore for unit and property tests: the same contract as RedisStore,
 // with a clock the test controls, call counts, and faults on demand.
-import { SharedStore } from '../../src/fleet/index.js';
+
 import type { CompareAndSetResult, SharedRecord, SharedWrite, StoreOperations } from '../../src/fleet/contract.js';
+import { SharedStore } from '../../src/fleet/index.js';
 
 interface Row {
   version: string;
