@@ -61,12 +61,7 @@ export interface Writer {
 const identity = (t: number) => t;
 
 /** Computes a step from the shared record and writes it if nobody wrote in between; returns the step's result. */
-export async function compareAndSet<T>(
-  w: Writer,
-  compute: Compute<T>,
-  onAttempt?: (attempt: Attempt) => void,
-  obs?: (r: T, c: { version: string; written: boolean; now: number; next: Circuit }) => void,
-): Promise<T> {
+export async function compareAndSet<T>(w: Writer, compute: Compute<T>, onAttempt?: (attempt: Attempt) => void): Promise<T> {
   const { link, scratch } = w;
   // A record just read carries the store's clock exactly; a cached one needs the estimate.
   const known = w.known();
@@ -93,7 +88,6 @@ export async function compareAndSet<T>(
         w.learn(rec);
         continue;
       }
-      obs?.(step.result, { version: rec.version, written: false, now, next: base });
       return step.result;
     }
     if (attempt >= MAX_ATTEMPTS) throw new ContentionError();
@@ -105,7 +99,6 @@ export async function compareAndSet<T>(
     if (result.ok) {
       link.contact(result.now);
       w.learn({ version: result.version, now: result.now, ...write });
-      obs?.(step.result, { version: result.version, written: true, now, next: step.next });
       return step.result;
     }
     rec = result.current;

@@ -8,20 +8,7 @@
  * (synced, fault, leaving, left) is one value, `#phase`, moved only by `nextPhase` (`phase.ts`).
  */
 
-import {
-  type Admission,
-  admission,
-  admitProbe,
-  advanceAll,
-  type Circuit,
-  disable,
-  FAILURE,
-  forceOpen,
-  manual,
-  NEUTRAL,
-  type Outcome,
-  SUCCESS,
-} from '../core/rules.js';
+import { admission, admitProbe, advanceAll, disable, FAILURE, forceOpen, manual, NEUTRAL, type Outcome, SUCCESS } from '../core/rules.js';
 import type { StoreErrorPolicy } from '../core/types.js';
 import type { Settings } from '../options/validate.js';
 import { checkMethods, checkNumber, fail } from '../options/validate.js';
@@ -36,24 +23,6 @@ import { type Orphan, ProbeSlots, Retry, unknownProbe } from './recovery.js';
 import { StoreLink } from './store-link.js';
 
 export type { FleetHost } from './contract.js';
-/**
- * A step this instance computed against the store (kept for the property tests until they observe the store
- * instead): written as `version`, or, when it changed nothing, not written and computed from the record at `version`.
- */
-export type Commit = {
-  readonly version: string;
-  readonly written: boolean;
-  readonly now: number;
-  readonly next: Circuit;
-} & (
-  | { readonly kind: 'outcomes'; readonly items: readonly number[] }
-  | { readonly kind: 'probe'; readonly admit: Admission }
-  | { readonly kind: 'control'; readonly op: ControlOp }
-);
-/** Numbers per outcome in `Commit.items`: a code (outcome, slow 4, probe 8), the generation, the hint (-1: none). */
-export const ITEM = 3;
-const flat = (items: readonly Settled[]) =>
-  items.flatMap((i) => [i.outcome | (i.slow ? 4 : 0) | (i.probe ? 8 : 0), i.generation, i.hint ?? -1]);
 
 /** With a subscriber, a safety-net re-read at most this often (ms): changes arrive by message. */
 const RESYNC_WITH_SUBSCRIBER = 5_000;
@@ -97,9 +66,7 @@ export class FleetSync implements FleetLink {
   #unsubscribe: (() => void) | undefined;
 
   /** @throws {TypeError | RangeError} when a fleet option is invalid (the breaker's constructor calls this). */
-  #obs: ((c: Commit) => void) | undefined;
-  constructor(s: Settings, store: StoreOperations, host: FleetHost, obs?: (c: Commit) => void) {
-    this.#obs = obs;
+  constructor(s: Settings, store: StoreOperations, host: FleetHost) {
     if (s.name === undefined) {
       throw new TypeError('breakwater: option "name" is required with a "store": every instance with the same name shares one breaker');
     }
@@ -249,7 +216,6 @@ export class FleetSync implements FleetLink {
         (sent) => {
           attempt = sent;
         },
-        (r, c) => this.#obs?.({ kind: 'probe', admit: r.admit, ...c }),
       );
       if (ticket.admit === 'probe') this.#slots.grant(ticket.generation);
       return ticket;
@@ -278,15 +244,11 @@ export class FleetSync implements FleetLink {
       if (this.#controls === token) this.#pendingControl = undefined;
     };
     // close and reset forget the counts: the shared tracker is written too.
-    this.#compareAndSet(
-      (base, now, tracker) => ({
-        next: manual(advanceAll(base, now, this.#s), op, tracker, now),
-        tracker: forgets,
-        result: undefined,
-      }),
-      undefined,
-      (_r, c) => this.#obs?.({ kind: 'control', op, ...c }),
-    ).then(settled, (error: unknown) => {
+    this.#compareAndSet((base, now, tracker) => ({
+      next: manual(advanceAll(base, now, this.#s), op, tracker, now),
+      tracker: forgets,
+      result: undefined,
+    })).then(settled, (error: unknown) => {
       settled();
       if (error instanceof ContentionError) {
         this.#host.log(
@@ -317,12 +279,8 @@ export class FleetSync implements FleetLink {
     return before;
   }
 
-  #compareAndSet<T>(
-    compute: Compute<T>,
-    onAttempt?: (attempt: Attempt) => void,
-    obs?: (r: T, c: { version: string; written: boolean; now: number; next: Circuit }) => void,
-  ): Promise<T> {
-    return compareAndSet(this.#writer, compute, onAttempt, obs);
+  #compareAndSet<T>(compute: Compute<T>, onAttempt?: (attempt: Attempt) => void): Promise<T> {
+    return compareAndSet(this.#writer, compute, onAttempt);
   }
 
   // ── flushing ─────────────────────────────────────────────────────────────
@@ -354,11 +312,10 @@ export class FleetSync implements FleetLink {
         let attempt: Attempt | undefined;
         try {
           await this.#compareAndSet(
-            (base, now, tracker) => ({ ...applyOutcomes(base, tracker, items, now, this.#s), result: flat(items) }),
+            (base, now, tracker) => ({ ...applyOutcomes(base, tracker, items, now, this.#s), result: undefined }),
             (sent) => {
               attempt = sent;
             },
-            (r, c) => this.#obs?.({ kind: 'outcomes', items: r, ...c }),
           );
         } catch (error) {
           // Keep the outcomes, oldest first: for the next flush, or for the local circuit.
