@@ -52,8 +52,10 @@ export interface Writer {
   readonly resyncInterval: number;
   /** The last shared record learnt, if any. */
   known(): SharedRecord | undefined;
-  /** Takes a record the store answered with (messages and answers may cross). */
-  learn(rec: SharedRecord): void;
+  /** How many records were taken so far (see `Mirror.taken`). */
+  taken(): number;
+  /** Takes a record the store answered with, to a request sent when `sent` records were taken. */
+  learn(rec: SharedRecord, sent: number): void;
   /** The circuit a missing record stands for. */
   absent(now: number): Circuit;
 }
@@ -66,9 +68,10 @@ export async function compareAndSet<T>(w: Writer, compute: Compute<T>, onAttempt
   // A record just read carries the store's clock exactly; a cached one needs the estimate.
   const known = w.known();
   let fresh = known === undefined;
+  let sent = w.taken();
   let rec = known ?? (await link.read());
   // Learnt before computing, as after a conflict: outcomes waiting under a replaced closed generation move to it.
-  if (fresh) w.learn(rec);
+  if (fresh) w.learn(rec, sent);
   for (let attempt = 0; ; attempt++) {
     // Never behind the last write's time, unless that time is ahead of the store's clock (a clock that
     // stepped back, or a record written by hand): the store refuses writes from its future.
@@ -83,9 +86,10 @@ export async function compareAndSet<T>(w: Writer, compute: Compute<T>, onAttempt
       // Nothing to write, so no compare-and-set to tell of others' changes: a cached record older than the
       // re-read interval is read again first (an instance without a subscriber would never hear of them).
       if (!fresh && link.silentFor(w.resyncInterval)) {
+        sent = w.taken();
         rec = await link.read();
         fresh = true;
-        w.learn(rec);
+        w.learn(rec, sent);
         continue;
       }
       return step.result;
@@ -95,16 +99,17 @@ export async function compareAndSet<T>(w: Writer, compute: Compute<T>, onAttempt
     const write = { circuit: encodeCircuit(step.next), tracker, settings: w.digest, writer, at: now, ttl: ttl(step.next, now, w.s) };
     const expected = rec.version;
     onAttempt?.({ expected, writer });
+    sent = w.taken();
     const result = await link.guard(() => link.store.compareAndSet(link.name, expected, write));
     if (result.ok) {
       link.contact(result.now);
-      w.learn({ version: result.version, now: result.now, ...write });
+      w.learn({ version: result.version, now: result.now, ...write }, sent);
       return step.result;
     }
     rec = result.current;
     fresh = true;
     link.contact(rec.now);
-    w.learn(rec);
+    w.learn(rec, sent);
   }
 }
 

@@ -102,7 +102,8 @@ export class FleetSync implements FleetLink {
       digest,
       resyncInterval: subscribed ? Math.max(checked.syncInterval, RESYNC_WITH_SUBSCRIBER) : checked.syncInterval,
       known: () => mirror.rec,
-      learn: (rec) => this.#learn(rec),
+      taken: () => mirror.taken,
+      learn: (rec, sent) => this.#learn(rec, sent),
       absent: (now) => mirror.absent(now),
     };
     this.#sync();
@@ -345,10 +346,12 @@ export class FleetSync implements FleetLink {
 
   /** Reads the shared record in the background and adopts it. */
   #sync(): Promise<void> {
-    this.#reading ??= this.#link.read().then(
+    if (this.#reading !== undefined) return this.#reading;
+    const sent = this.#mirror.taken;
+    this.#reading = this.#link.read().then(
       (rec) => {
         this.#reading = undefined;
-        this.#learn(rec);
+        this.#learn(rec, sent);
       },
       (error: unknown) => {
         this.#reading = undefined;
@@ -362,11 +365,14 @@ export class FleetSync implements FleetLink {
     if (this.#reading === undefined && this.#link.silentFor(this.#writer.resyncInterval)) this.#sync();
   }
 
-  /** Takes a record (messages and answers may cross: only a newer one counts) into the local circuit. */
-  #learn(rec: SharedRecord): void {
+  /**
+   * Takes a record into the local circuit (`sent`: when the request it answers was sent; none for a message).
+   * A message of the same version as the record held but by another writer reads the store back.
+   */
+  #learn(rec: SharedRecord, sent?: number): void {
     // An answer that arrives after the breaker left, or after a fault was declared (the fallback decides
     // until the store is read back), must not pull the shared state in.
-    if (following(this.#phase)) this.#mirror.learn(rec, this.#pendingControl);
+    if (following(this.#phase) && this.#mirror.learn(rec, this.#pendingControl, sent)) this.#sync();
   }
 
   /** Consecutive mode, closed, nothing counted, nothing waiting: a success cannot change the shared record. */

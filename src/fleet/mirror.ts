@@ -1,6 +1,6 @@
 /**
- * The shared record as this instance knows it, mirrored into the breaker's local circuit and tracker: records
- * arrive by message, in answers and from reads, in any order, and only a newer one is taken.
+ * The shared record as this instance knows it, mirrored into the breaker's local circuit and tracker. Records
+ * arrive by message, in answers and from reads, in any order; which one wins is `verdict`'s rule.
  */
 
 import { advanceAll, type Circuit, initialCircuit, type ManualOp, manual } from '../core/rules.js';
@@ -14,6 +14,23 @@ import type { StoreLink } from './store-link.js';
 /** Versions are decimal integers as text, of any length: a longer one is newer, then the text order decides. */
 export function newerVersion(a: string, b: string): boolean {
   return a.length === b.length ? a > b : a.length > b.length;
+}
+
+/**
+ * What to do with a record, given the one known. A record is known by its version and its writer tag (unique per
+ * write): after a failover that lost a write, the store may hold an older version than one an instance saw, and
+ * reuse that version number for another write. `fresh`: the store's answer to a read or a compare-and-set sent
+ * after the known record was taken, so the store's record now: the truth, taken whenever it differs, older or not.
+ * Otherwise (a message, or an answer that crossed a newer record) a newer version wins, an older one is ignored
+ * (messages cross), and the same version by another writer means one of the two writes was lost: `'read'` the
+ * store, which knows which.
+ */
+export function verdict(rec: SharedRecord, known: SharedRecord, fresh: boolean): 'adopt' | 'ignore' | 'read' {
+  // A missing record (flushed, expired) counts if the store saw it missing after what we know (by its clock).
+  if (rec.version === '') return rec.now > known.now ? 'adopt' : 'ignore';
+  if (rec.version === known.version && rec.writer === known.writer) return 'ignore';
+  if (fresh || newerVersion(rec.version, known.version)) return 'adopt';
+  return rec.version === known.version ? 'read' : 'ignore';
 }
 
 export class Mirror {
@@ -30,6 +47,8 @@ export class Mirror {
    */
   #aliasFrom = -1;
   #aliasTo = -1;
+  /** Records taken so far: an answer to a request sent before the last one was taken may have crossed it. */
+  #taken = 0;
   readonly #warned = new Set<string>();
 
   constructor(
@@ -45,16 +64,23 @@ export class Mirror {
     return generation === this.#aliasFrom ? this.#aliasTo : generation;
   }
 
+  /** How many records were taken so far: pass it to `learn` with the answer to a request sent now. */
+  get taken(): number {
+    return this.#taken;
+  }
+
   /**
-   * Takes a record newer than the one known (messages and answers may cross) and mirrors it into the local
-   * circuit and tracker; `pending` is a manual control made here and not yet written, which wins over it.
+   * Takes a record as `verdict` says and mirrors it into the local circuit and tracker; `pending` is a manual
+   * control made here and not yet written, which wins over it. `sent`: `taken` when the read or compare-and-set
+   * this record answers was sent (none for a message). Returns whether the store should be read back.
    */
-  learn(rec: SharedRecord, pending: ManualOp | undefined): void {
+  learn(rec: SharedRecord, pending: ManualOp | undefined, sent?: number): boolean {
     const known = this.rec;
     if (known !== undefined) {
-      // Versions only grow; a missing record counts only if it was seen after what we know (flushed or expired).
-      if (rec.version === '' ? rec.now <= known.now : !newerVersion(rec.version, known.version)) return;
+      const v = verdict(rec, known, sent === this.#taken);
+      if (v !== 'adopt') return v === 'read';
     }
+    this.#taken++;
     // Whether the local generation is this instance's own, never a shared one: before its first record (a cold
     // start), or since the record went missing. Only then do its closed-state outcomes move to the shared one.
     const ownGeneration = known === undefined ? !this.#learnt : known.version === '';
@@ -85,6 +111,7 @@ export class Mirror {
       this.#aliasFrom = this.#aliasTo = -1;
     }
     host.adopt(adopted, this.link.mine(rec.writer) ? 'local' : 'remote');
+    return false;
   }
 
   /** Consecutive mode, closed, nothing counted: a success cannot change the shared record (if nothing waits either). */
