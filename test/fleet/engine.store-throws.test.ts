@@ -2,6 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { sharedStore } from '../../src/fleet/index.js';
 import { BreakerRegistry } from '../../src/index.js';
+import { memoryLogger } from '../helpers/clock.js';
+
+/** The warnings a store that cannot unsubscribe leaves, one per breaker that left. */
+const unsubscribeWarnings = (logger: ReturnType<typeof memoryLogger>) =>
+  logger.records.filter((r) => r.level === 'warn' && r.record.event === 'breaker.storeError').map((r) => r.message);
 
 // A custom store whose unsubscribe throws (a closed connection, say). dispose() "Never rejects" (breaker.ts:189-195),
 // and registry.delete() relies on that (registry.ts:123-124).
@@ -17,13 +22,16 @@ function throwingStore() {
 
 describe('registry over a store whose unsubscribe throws', () => {
   it('dispose() does not throw', () => {
-    const registry = new BreakerRegistry({ defaults: { store: throwingStore(), clock: { now: () => 0 } } });
+    const logger = memoryLogger();
+    const registry = new BreakerRegistry({ defaults: { store: throwingStore(), clock: { now: () => 0 }, logger } });
     const b = registry.get('a');
     expect(() => b.dispose()).not.toThrow();
+    expect(unsubscribeWarnings(logger)).toEqual(['breakwater "a": the store could not unsubscribe the breaker']);
   });
 
   it('clear() drops every breaker', () => {
-    const registry = new BreakerRegistry({ defaults: { store: throwingStore(), clock: { now: () => 0 } } });
+    const logger = memoryLogger();
+    const registry = new BreakerRegistry({ defaults: { store: throwingStore(), clock: { now: () => 0 }, logger } });
     registry.get('a');
     registry.get('b');
     registry.get('c');
@@ -33,15 +41,19 @@ describe('registry over a store whose unsubscribe throws', () => {
       // reported below
     }
     expect(registry.size).toBe(0);
+    expect(unsubscribeWarnings(logger)).toHaveLength(3);
   });
 
   it('get() of a new key beyond maxSize returns the breaker and emits "add"', () => {
-    const registry = new BreakerRegistry({ defaults: { store: throwingStore(), clock: { now: () => 0 } }, maxSize: 1 });
+    const logger = memoryLogger();
+    const registry = new BreakerRegistry({ defaults: { store: throwingStore(), clock: { now: () => 0 }, logger }, maxSize: 1 });
     const added: string[] = [];
     registry.on('add', ({ key }) => added.push(key));
     registry.get('a');
     expect(() => registry.get('b')).not.toThrow();
     expect(added).toEqual(['a', 'b']);
+    // 'a' was evicted: it left the fleet, and its store could not unsubscribe it.
+    expect(unsubscribeWarnings(logger)).toEqual(['breakwater "a": the store could not unsubscribe the breaker']);
   });
 });
 
@@ -55,7 +67,11 @@ describe('a store whose subscribe() throws: store faults never reach a caller', 
         throw new Error('subscriber connection closed');
       },
     });
-    const fetch = createBreakerFetch({ breaker: { store, clock: { now: () => 0 } }, fetch: async () => new Response('ok') });
+    const logger = memoryLogger();
+    const fetch = createBreakerFetch({ breaker: { store, clock: { now: () => 0 }, logger }, fetch: async () => new Response('ok') });
     await expect(fetch('https://a.example/')).resolves.toBeInstanceOf(Response);
+    expect(logger.records.map((r) => [r.level, r.record.event, r.message])).toEqual([
+      ['warn', 'breaker.storeError', 'breakwater "https://a.example": the store could not subscribe the breaker; it re-reads instead'],
+    ]);
   });
 });

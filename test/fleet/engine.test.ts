@@ -10,6 +10,7 @@ import {
 } from '../../src/index.js';
 import { fail, fleetOf as fleet, ok, tick } from '../helpers/fleet-fixtures.js';
 import { MemoryStore } from '../helpers/memory-store.js';
+import { MemoryBackend, RecordingStore, WriteLog } from '../helpers/recording-store.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -665,43 +666,31 @@ describe('fleet sync, corner cases', () => {
     expect(consecutive.state).toBe('closed');
   });
 
-  it('tells an observer about probe slots and manual controls, written or not', async () => {
-    const { FleetSync } = await import('../../src/fleet/engine.js');
-    const { resolveOptions } = await import('../../src/options/breaker-options.js');
-    const { createTracker } = await import('../../src/trackers/create.js');
-    const { initialCircuit } = await import('../../src/core/rules.js');
+  it('writes probe slots and manual controls through the store, and nothing for a control that changes nothing', async () => {
     const clock = { t: 0 };
-    const store = new MemoryStore({ now: () => clock.t });
-    const s = resolveOptions({ name: 'o', store, failureThreshold: 1, recoveryTimeout: 10, clock: { now: () => clock.t } });
-    let local = initialCircuit(0);
-    const commits: string[] = [];
-    const sync = new FleetSync(
-      s,
-      store,
-      {
-        circuit: () => local,
-        adopt: (next) => {
-          local = next;
-        },
-        tracker: createTracker(s),
-        settleLocally: () => {},
-        emit: () => {},
-        log: () => {},
-      },
-      (c) => commits.push(`${c.kind}:${c.written}`),
-    );
+    const log = new WriteLog();
+    const store = RecordingStore.on(new MemoryBackend(), log, 0, { now: () => clock.t });
+    const b = new CircuitBreaker({ name: 'o', store, failureThreshold: 1, recoveryTimeout: 10, clock: { now: () => clock.t } });
     await tick();
-    sync.control('forceOpen');
+    b.forceOpen();
     await tick();
-    sync.control('close');
+    b.close();
     await tick();
-    sync.control('close'); // changes nothing: not written
+    b.close(); // changes nothing: not written
     await tick();
-    sync.record(1, false, false, local.generation);
-    await sync.flush();
+    await b.execute(fail).catch(() => {});
+    await b.flush();
     clock.t += 10;
-    await sync.admitProbe();
-    expect(commits).toEqual(['control:true', 'control:true', 'control:false', 'outcomes:true', 'probe:true']);
+    await b.execute(ok);
+    await b.flush();
+    const written = log.sent.map((w) => `${w.circuit?.state}:${w.circuit?.reason}:${w.landed}`);
+    expect(written).toEqual([
+      'forced-open:forced-open:true',
+      'closed:closed-manually:true',
+      'open:failure-threshold:true',
+      'half-open:recovery-timeout:true', // the probe's slot
+      'closed:probe-succeeded:true', // its outcome
+    ]);
   });
 });
 

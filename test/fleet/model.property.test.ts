@@ -2,16 +2,21 @@
 // store, with the store's answers reordered by fast-check's scheduler, and the last instance joining
 // late, and all of them possibly starting against a record generations on (a cold start): after every write, the
 // shared state equals what the single-breaker model gives (the pure transitions applied in the
-// order the store accepted the writes), and no failure or probe outcome is lost or counted twice.
+// order the store accepted the writes), and no failure or probe outcome is lost or counted twice. The test sees
+// only what an instance is given (its calls' outcomes) and what reaches the store (a recording store handle):
+// every write must be explained by the rules and a run of the outcomes that instance was handed (`replay.ts`).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { admission, admitProbe, advanceAll, type Circuit, FAILURE, initialCircuit, type Outcome, settle } from '../../src/core/rules.js';
+import type { FleetHost } from '../../src/core/fleet-link.js';
+import { admission, advanceAll, type Circuit, FAILURE, initialCircuit, type Outcome } from '../../src/core/rules.js';
 import { decodeCircuit, encodeCircuit } from '../../src/fleet/codec.js';
-import { type Commit, type FleetHost, FleetSync, ITEM } from '../../src/fleet/engine.js';
+import { FleetSync } from '../../src/fleet/engine.js';
 import { countWindow } from '../../src/index.js';
 import { modeOf, resolveOptions } from '../../src/options/breaker-options.js';
 import { createTracker } from '../../src/trackers/create.js';
 import { MemoryStore } from '../helpers/memory-store.js';
+import { RecordingStore, WriteLog } from '../helpers/recording-store.js';
+import { explain, type Handed, type Held } from '../helpers/replay.js';
 
 const N = 3;
 const OFFSET = 1e6; // the store's clock runs ahead of the instances'
@@ -82,16 +87,14 @@ describe('fleet mode against the single-breaker model', () => {
             });
             expect(r.ok).toBe(true);
           }
-          const commits: Commit[] = [];
           const problems: string[] = [];
-          const commitWriter = new Map<Commit, number>();
-          const observe = (i: number) => (commit: Commit) => {
-            commits.push(commit);
-            commitWriter.set(commit, i);
-          };
+          let seq = 0;
+          const log = new WriteLog(() => seq);
 
           const locals: Circuit[] = [];
-          const recorded: number[][] = Array.from({ length: N }, () => []);
+          // Per instance, every outcome handed to it, in order; and whether it has adopted a shared record yet.
+          const handed: Handed[][] = Array.from({ length: N }, () => []);
+          const adopted: boolean[] = [];
           const held: { i: number; generation: number }[] = [];
           const pending: Promise<unknown>[] = [];
           const start = (i: number) => {
@@ -100,6 +103,7 @@ describe('fleet mode against the single-breaker model', () => {
               circuit: () => locals[i] as Circuit,
               adopt: (next) => {
                 locals[i] = next;
+                adopted[i] = true;
               },
               tracker: createTracker(s),
               settleLocally: () => problems.push('no store faults in this test'),
@@ -108,23 +112,24 @@ describe('fleet mode against the single-breaker model', () => {
               },
               log: () => {},
             };
-            const handle = store.handle({ subscribe: true, gate: () => sched.schedule(Promise.resolve()) });
-            return new FleetSync(s, handle, host, observe(i));
+            const handle = RecordingStore.on(store.backend, log, i, {
+              now: () => clock.t + OFFSET,
+              subscribe: true,
+              gate: () => sched.schedule(Promise.resolve()),
+            });
+            return new FleetSync(s, handle, host);
           };
           // The last instance starts when a `join` comes (its calls before that are not made).
           const fleets: (FleetSync | undefined)[] = Array.from({ length: N }, (_, i) => (i < N - 1 ? start(i) : undefined));
           const joined = () => fleets.filter((f): f is FleetSync => f !== undefined);
 
-          // For each closed-state failure, in order: the shared closed generation when its call was made (-1: not closed).
-          const admittedUnder: number[][] = Array.from({ length: N }, () => []);
           const record = (i: number, o: Outcome, probe: boolean, generation: number) => {
-            const code = o | (probe ? 8 : 0);
-            if (o === FAILURE || probe) recorded[i]?.push(code);
-            if (o === FAILURE && !probe) {
-              const row = store.row('p');
-              const sharedNow = row === undefined ? undefined : decodeCircuit(row.circuit);
-              admittedUnder[i]?.push(sharedNow === undefined ? -2 : sharedNow.state === 'closed' ? sharedNow.generation : -1);
-            }
+            const row = store.row('p');
+            const sharedNow = row === undefined ? undefined : decodeCircuit(row.circuit);
+            const under = sharedNow === undefined ? -2 : sharedNow.state === 'closed' ? sharedNow.generation : -1;
+            // Before its first record, an instance's generation is its own (the initial one): the engine may move it.
+            const own = !probe && !adopted[i] && generation === 0;
+            handed[i]?.push({ outcome: o, slow: false, probe, generation, hint: undefined, under, own, seq: ++seq });
             (fleets[i] as FleetSync).record(o, false, probe, generation);
           };
 
@@ -165,106 +170,34 @@ describe('fleet mode against the single-breaker model', () => {
 
           expect(problems).toEqual([]);
 
-          // The model: one circuit and one tracker, stepped through the writes in the order the store accepted them.
-          const log = store.backend.log.slice(seeded === undefined ? 0 : 1);
-          const written = commits.filter((c) => c.written).sort((a, b) => Number(a.version) - Number(b.version));
-          expect(written.map((c) => c.version)).toEqual(log.map((r) => r.version));
-          if (process.env.FLEET_PROPERTY_DEBUG) console.log(JSON.stringify({ mode: modeOf(s), commits, log }));
-          let model: Circuit | undefined;
-          const modelTracker = createTracker(s);
-          const after = new Map<string, { circuit: Circuit | undefined; tracker: string }>([
-            ['', { circuit: undefined, tracker: '' }],
-            ...(seeded === undefined ? [] : [[store.backend.log[0]?.version ?? '', { circuit: seeded, tracker: '' }] as const]),
-          ]);
-          const processed: number[][] = Array.from({ length: N }, () => []);
-          /** The model's circuit before each item of a commit was settled. */
-          const before = new Map<Commit, Circuit[]>();
-          const countItems = (commit: Commit, writer: number) => {
-            if (commit.kind !== 'outcomes') return;
-            for (let x = 0; x < commit.items.length; x += ITEM) {
-              const code = commit.items[x] as number;
-              if ((code & 3) === FAILURE || (code & 8) !== 0) processed[writer]?.push(code);
-            }
-          };
-          written.forEach((commit, k) => {
-            const row = log[k];
-            // The first write starts from the seeded record, or from an absent one (the model's circuit starts then).
-            model = advanceAll(model ?? seeded ?? initialCircuit(commit.now), commit.now, s);
-            if (commit.kind === 'outcomes') {
-              const seen: Circuit[] = [];
-              before.set(commit, seen);
-              for (let x = 0; x < commit.items.length; x += ITEM) {
-                const code = commit.items[x] as number;
-                seen.push(model);
-                model = settle(
-                  model,
-                  modelTracker,
-                  (code & 3) as Outcome,
-                  false,
-                  (code & 8) !== 0,
-                  commit.items[x + 1] as number,
-                  commit.now,
-                  s,
-                );
-              }
-            } else if (commit.kind === 'probe' && commit.admit === 'probe') {
-              expect(admission(model, s)).toBe('probe');
-              model = admitProbe(model, commit.now, s);
-            }
-            expect(decodeCircuit(row?.circuit ?? '')).toEqual(model);
-            expect(commit.next).toEqual(model);
-            expect(row?.tracker).toBe(JSON.stringify(modelTracker.toJSON(commit.now, (x) => x)));
-            after.set(commit.version, { circuit: model, tracker: row?.tracker ?? '' });
-          });
-          // Steps that wrote nothing must change nothing in the model either, at the version they read.
-          for (const commit of commits) {
-            countItems(commit, commitWriter.get(commit) ?? -1);
-            if (commit.written) continue;
-            const at = after.get(commit.version);
-            expect(at).toBeDefined();
-            const base = at?.circuit ?? initialCircuit(commit.now);
-            let c = advanceAll(base, commit.now, s);
-            expect(c).toEqual(base);
-            const tracker = createTracker(s);
-            const snapshot = at?.tracker ? JSON.parse(at.tracker) : undefined;
-            if (snapshot) tracker.restore(snapshot, commit.now, (x) => x);
-            if (commit.kind === 'outcomes') {
-              const seen: Circuit[] = [];
-              before.set(commit, seen);
-              for (let x = 0; x < commit.items.length; x += ITEM) {
-                const code = commit.items[x] as number;
-                seen.push(c);
-                c = settle(c, tracker, (code & 3) as Outcome, false, (code & 8) !== 0, commit.items[x + 1] as number, commit.now, s);
-              }
-            }
-            expect(c).toEqual(base);
+          // Every write reached the store through an instance's handle, each on the record it replaced.
+          const landed = log.landed;
+          const stored = store.backend.log.slice(seeded === undefined ? 0 : 1);
+          expect(landed.map((w) => w.version)).toEqual(stored.map((r) => r.version));
+          if (process.env.FLEET_PROPERTY_DEBUG) console.log(JSON.stringify({ mode: modeOf(s), handed, landed }));
+          // Each write is the pure rules applied to the record it replaced, with a run of the outcomes its instance was
+          // handed, in order; every failure and probe outcome left out changed nothing (nothing lost, nothing twice);
+          // a failure made while the shared circuit was closed counts if that closed circuit is still the shared one.
+          const history: Held[] = [
+            { version: '', circuit: initialCircuit(0), tracker: '', at: 0 },
+            ...store.backend.log.map((row) => ({ ...row, circuit: decodeCircuit(row.circuit) as Circuit })),
+          ];
+          const unexplained: string[] = [];
+          for (let i = 0; i < N; i++) {
+            const mine = landed.filter((w) => w.from === i);
+            const why = explain({ s, quietSuccesses: modeOf(s) === 'consecutive' }, mine, handed[i] ?? [], history);
+            if (why !== undefined) unexplained.push(`instance ${i}: ${why}`);
           }
-          // Nothing lost, nothing twice: every failure and probe outcome was judged against the store once, in order.
-          expect(processed).toEqual(recorded);
-          // And none ignored that should count: a failure made while the shared circuit was closed counts if that
-          // closed circuit is still the shared one when it is written, whatever the instance knew when it called
-          // (a cold start, a stale instance). It may be ignored only when the circuit moved on meanwhile.
-          const dropped: string[] = [];
-          const next = Array.from({ length: N }, () => 0);
-          for (const commit of commits) {
-            if (commit.kind !== 'outcomes') continue;
-            const writer = commitWriter.get(commit) ?? -1;
-            const states = before.get(commit) ?? [];
-            for (let x = 0; x < commit.items.length; x += ITEM) {
-              const code = commit.items[x] as number;
-              if ((code & 3) !== FAILURE || (code & 8) !== 0) continue;
-              const k = next[writer] ?? 0;
-              next[writer] = k + 1;
-              const under = admittedUnder[writer]?.[k];
-
-              const at = states[x / ITEM];
-              const generation = commit.items[x + 1] as number;
-              if (at !== undefined && at.state === 'closed' && at.generation === under && generation !== at.generation) {
-                dropped.push(`instance ${writer}: a failure made under closed generation ${under} was written as ${generation}`);
-              }
+          expect(unexplained).toEqual([]);
+          // A probe slot is written only when the rules admit one.
+          for (const w of landed) {
+            const prev = w.replaced === undefined ? undefined : decodeCircuit(w.replaced.circuit);
+            if (prev === undefined || w.circuit === undefined) continue;
+            const b = advanceAll(prev, w.write.at, s);
+            if (w.circuit.state === 'half-open' && w.circuit.generation === b.generation && w.circuit.probes > b.probes) {
+              expect(admission(b, s)).toBe('probe');
             }
           }
-          expect(dropped).toEqual([]);
         },
       ),
       {
