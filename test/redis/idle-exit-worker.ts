@@ -1,10 +1,27 @@
 // A process with fleet breakers on a real Redis: calls (successes, failures that open the circuit, a probe), then
 // idle, then it closes its Redis connections and returns. It must then exit on its own. Reports on stdout.
 import { createHook } from 'node:async_hooks';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
+
+/**
+ * The library's own source folder, as a stack frame may name it: a path, or a file URL (percent-encoded or not).
+ * Only frames under it are the library's; a checkout that itself sits under a folder named `src`, or whose path
+ * holds spaces or non-ASCII characters, must not make the worker's own frames look like the library's.
+ */
+const srcURL = new URL('../../src/', import.meta.url);
+const srcForms = [fileURLToPath(srcURL), srcURL.href, decodeURI(srcURL.href)];
+/** The file of each frame of a stack (`at f (file:line:col)` or `at file:line:col`). */
+const framesOf = (stack: string) =>
+  stack
+    .split('\n')
+    .slice(1)
+    .map((line) => /^\s*at (?:.*? \()?(.+?):\d+:\d+\)?$/.exec(line)?.[1])
+    .filter((file): file is string => file !== undefined);
+const isLibraryFrame = (file: string) => srcForms.some((src) => file.startsWith(src));
 
 const live = new Map<number, string>();
 let created = 0;
@@ -13,7 +30,7 @@ createHook({
     // Only the library's own timers (the Redis clients keep theirs, AbortSignal.timeout ones included).
     if (type !== 'Timeout') return;
     const stack = new Error().stack ?? '';
-    if (!/\/src\/[^:]*\.ts/.test(stack)) return;
+    if (!framesOf(stack).some(isLibraryFrame)) return;
     created++;
     live.set(id, stack.split('\n').slice(5, 9).join(' | '));
   },
