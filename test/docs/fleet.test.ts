@@ -1,8 +1,8 @@
 // docs/fleet.md and README fleet blocks, stood up with the in-memory store of the tests (no Redis).
 import { describe, expect, it, vi } from 'vitest';
+import type { CompareAndSetResult, SharedRecord, SharedWrite } from '../../src/fleet/contract.js';
 import { SharedStore, sharedStore } from '../../src/fleet/index.js';
 import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
-import type { CompareAndSetResult, SharedRecord, SharedWrite } from '../../src/fleet/contract.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
 const fail = () => Promise.reject(new Error('down'));

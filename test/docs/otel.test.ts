@@ -7,8 +7,8 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { BreakerRegistry } from '../../src/index.js';
 import { instrumentOpenTelemetry } from '../../src/exporters/opentelemetry.js';
+import { BreakerRegistry } from '../../src/index.js';
 
 describe('guide: OpenTelemetry', () => {
   it('the View block sums calls over breakers; calls counter starts at 0 per outcome', async () => {
