@@ -70,9 +70,15 @@ const options: ts.CompilerOptions = {
   skipLibCheck: true,
   types: ['node'],
   baseUrl: root,
+  // Every entry of the package, mapped to its source: without one, `breakwater/…` resolves to the repository's own
+  // package (its build in dist/), and the check would depend on whether a build was made first.
   paths: {
     breakwater: ['src/index.ts'],
-    'breakwater/*': ['src/*/index.ts'],
+    'breakwater/prometheus': ['src/exporters/prometheus.ts'],
+    'breakwater/opentelemetry': ['src/exporters/opentelemetry.ts'],
+    'breakwater/fetch': ['src/fetch/index.ts'],
+    'breakwater/redis': ['src/redis/index.ts'],
+    'breakwater/fleet': ['src/fleet/index.ts'],
   },
 };
 
@@ -81,6 +87,14 @@ describe('code in the README and docs/', () => {
 
   it('has snippets to check', () => {
     expect(all.length).toBeGreaterThan(20);
+  });
+
+  it('maps every entry of the package to its source', () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, unknown> };
+    const entries = Object.keys(pkg.exports)
+      .filter((entry) => entry !== './package.json')
+      .map((entry) => entry.replace(/^\./, 'breakwater'));
+    expect(Object.keys(options.paths ?? {}).sort()).toEqual(entries.sort());
   });
 
   it('type-checks against the sources', () => {
