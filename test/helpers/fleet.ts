@@ -80,7 +80,8 @@ export async function startFleet(n: number, env: Record<string, string>, without
     workers.push({ index: i, child, messages, send: (m) => child.connected && child.send(m) });
   }
   try {
-    await until(() => workers.every((w) => w.messages.some((m) => m.type === 'ready')), 60_000);
+    // A deadline, not a wait: a busy machine takes minutes to start 20 Node processes that compile TypeScript.
+    await until(() => workers.every((w) => w.messages.some((m) => m.type === 'ready')), 180_000);
   } catch (error) {
     for (const w of workers) w.child.kill('SIGKILL');
     throw error;

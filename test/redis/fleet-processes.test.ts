@@ -33,7 +33,7 @@ describe.skipIf(!redisAvailable())(`a fleet of ${N} processes sharing one breake
       },
       WITHOUT_SUBSCRIBER,
     );
-  }, 90_000);
+  }, 200_000);
 
   afterAll(async () => {
     await stopFleet(workers);
