@@ -108,11 +108,17 @@ describe('guide.md "Recipe: AWS Lambda", with Node fetch against a real upstream
 });
 
 describe('fleet.md set-up with Redis unreachable at start-up', () => {
-  /** A breaker on a store whose Redis is down serves its calls all the same (on `onStoreError`). */
+  /** A breaker on a store whose Redis is down serves its calls all the same (on `onStoreError`), and logs the fault. */
   async function expectServed(store: RedisStore): Promise<void> {
-    const breaker = new CircuitBreaker({ name: 'quotes-api', store, failureThreshold: 5, logger: { info() {}, warn() {}, error() {} } });
+    const logged: string[] = [];
+    const logger = { info() {}, warn() {}, error: (record: { event: string }) => logged.push(record.event) };
+    const breaker = new CircuitBreaker({ name: 'quotes-api', store, failureThreshold: 5, logger });
     expect(await breaker.execute(() => 'served')).toBe('served');
+    const end = Date.now() + 10_000;
+    while (logged.length === 0 && Date.now() < end) await sleep(10);
     await breaker.dispose();
+    expect(logged.length).toBeGreaterThan(0);
+    expect(new Set(logged)).toEqual(new Set(['breaker.storeError']));
   }
 
   it('is the code tested here', () => {

@@ -51,7 +51,13 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 const report = (what: string, data: unknown) => process.stdout.write(`${JSON.stringify({ what, data })}\n`);
-const silent = { info() {}, warn() {}, error() {} };
+/** What the breakers log, kept for the report (nothing is printed). */
+const logged: string[] = [];
+const logger = {
+  info() {},
+  warn() {},
+  error: (record: { event: string }) => logged.push(record.event),
+};
 
 // On a busy machine Redis may answer later than the default store timeout (250 ms): the fault handling that
 // starts then holds timers of its own (retries), which is not what this worker looks at.
@@ -73,7 +79,7 @@ if (process.env.CLIENT === 'ioredis') {
   close = () => Promise.all([client.quit(), sub.quit()]);
 }
 
-const options = { store, failureThreshold: 2, recoveryTimeout: 100, logger: silent };
+const options = { store, failureThreshold: 2, recoveryTimeout: 100, logger };
 const breaker = new CircuitBreaker({ name: 'api', ...options });
 const registry = new BreakerRegistry({ defaults: options, maxSize: 3 });
 const fail = () => Promise.reject(new Error('down'));
@@ -95,6 +101,7 @@ const settled = await until(() => live.size === 0, 10_000);
 report('idle', {
   settled,
   settledIn: Date.now() - idleFrom,
+  errors: logged.splice(0),
   state: breaker.state,
   created,
   timers: live.size,
@@ -107,4 +114,4 @@ if (process.env.DISPOSE === '1') {
 }
 await close();
 await sleep(50); // a timer the library would start on seeing its connections close starts by then
-report('closed', { timers: live.size, resources: process.getActiveResourcesInfo() });
+report('closed', { errors: logged.splice(0), timers: live.size, resources: process.getActiveResourcesInfo() });

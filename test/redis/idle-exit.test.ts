@@ -15,7 +15,11 @@ const EXIT_BOUND = 10_000;
 const START_BOUND = 100_000;
 function run(
   env: Record<string, string>,
-): Promise<{ exited: boolean; code: number | null; lines: Array<{ what: string; data: { created?: number; timers?: number } }> }> {
+): Promise<{
+  exited: boolean;
+  code: number | null;
+  lines: Array<{ what: string; data: { created?: number; timers?: number; errors?: string[] } }>;
+}> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', worker], {
       env: { ...process.env, ...env },
@@ -65,6 +69,7 @@ describe.skipIf(!redisAvailable())('an idle fleet process exits on its own', () 
           expect(idle?.created).toBeGreaterThan(0); // the library's timers were seen (store calls)
           expect(idle?.timers).toBe(0);
           expect(closed?.timers).toBe(0);
+          expect({ idle: idle?.errors, closed: closed?.errors }).toEqual({ idle: [], closed: [] }); // no store fault logged
           expect({ exited: r.exited, code: r.code }).toEqual({ exited: true, code: 0 });
         },
         START_BOUND + EXIT_BOUND + 10_000,
