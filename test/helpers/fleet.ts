@@ -50,6 +50,15 @@ export interface WorkerMessage {
   state?: string;
   stats?: Record<string, number>;
   reason?: string;
+  /** In a report: when the worker could not run, as `[start, end]` wall-clock ms (its most recent gaps). */
+  stalls?: Array<[number, number]>;
+}
+
+/** How long, in ms, the gaps in `stalls` cover of the time from `from` to `to`. */
+export function stalledWithin(stalls: ReadonlyArray<readonly [number, number]>, from: number, to: number): number {
+  let total = 0;
+  for (const [start, end] of stalls) total += Math.max(0, Math.min(end, to) - Math.max(start, from));
+  return total;
 }
 
 export interface Worker {
