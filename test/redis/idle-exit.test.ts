@@ -13,9 +13,7 @@ const worker = fileURLToPath(new URL('./idle-exit-worker.ts', import.meta.url));
  */
 const EXIT_BOUND = 10_000;
 const START_BOUND = 100_000;
-function run(
-  env: Record<string, string>,
-): Promise<{
+function run(env: Record<string, string>): Promise<{
   exited: boolean;
   code: number | null;
   lines: Array<{ what: string; data: { created?: number; timers?: number; errors?: string[] } }>;
