@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
@@ -172,7 +172,7 @@ describe('the package as its bundler builds it: error class names', () => {
     const dir = new URL('../../.tmp/bundle-names/', import.meta.url);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const outfile = new URL('index.mjs', dir).pathname;
+    const outfile = fileURLToPath(new URL('index.mjs', dir)); // a path, decoded: the checkout's may hold spaces
     await build({ entryPoints: ['src/index.ts'], bundle: true, format: 'esm', target: 'es2022', outfile, logLevel: 'silent' });
     const dist = (await import(pathToFileURL(outfile).href)) as typeof import('../../src/index.js');
     const breaker = new dist.CircuitBreaker({ name: 'users', failureThreshold: 1, timeout: 1, clock: { now: () => 0 } });
