@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-/** Runs a command, echoing it; throws with its output when it fails. */
-export function run(command, args, options = {}) {
-  console.log(`$ ${command} ${args.join(' ')}${options.cwd ? `   (in ${options.cwd})` : ''}`);
+/** Runs a command, echoing it unless `quiet`; throws with its output when it fails. */
+export function run(command, args, { quiet = false, ...options } = {}) {
+  if (!quiet) console.log(`$ ${command} ${args.join(' ')}${options.cwd ? `   (in ${options.cwd})` : ''}`);
   try {
     return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
   } catch (error) {
@@ -19,10 +19,10 @@ export function run(command, args, options = {}) {
 }
 
 /** Builds the library and packs it as users receive it; returns the tarball's path. */
-export function packTarball() {
-  run(npm, ['run', 'build'], { cwd: root });
+export function packTarball({ quiet = false } = {}) {
+  run(npm, ['run', 'build'], { cwd: root, quiet });
   const out = mkdtempSync(join(tmpdir(), 'breakwater-pack-'));
-  const json = run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: root });
+  const json = run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: root, quiet });
   const [info] = JSON.parse(json.slice(json.indexOf('[')));
   return join(out, info.filename);
 }

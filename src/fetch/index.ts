@@ -158,17 +158,6 @@ export function createBreakerFetch(options?: BreakerFetchOptions): BreakerFetch 
   });
 
   const breakerFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    let breaker: ReturnType<BreakerRegistry['get']>;
-    let request: Request;
-    try {
-      // Built before the origin's breaker is even looked up: what fetch refuses to send (a GET with a body, a body
-      // already used, credentials in the URL) is the caller's bug, and must neither count nor make a breaker.
-      request = new Request(input, init);
-      breaker = registry.get(keyOf(toURL(input)));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const doFetch = o.fetch ?? globalThis.fetch;
     // `init.signal` wins over the Request's own, `null` included (as in fetch).
     const signal =
       init !== undefined && init !== null && 'signal' in init
@@ -176,6 +165,17 @@ export function createBreakerFetch(options?: BreakerFetchOptions): BreakerFetch 
         : input instanceof Request
           ? input.signal
           : undefined;
+    let breaker: ReturnType<BreakerRegistry['get']>;
+    let request: Request;
+    try {
+      // Built before the origin's breaker is even looked up: what fetch refuses to send (a GET with a body, a body
+      // already used, credentials in the URL) is the caller's bug, and must neither count nor make a breaker.
+      request = signal === undefined ? new Request(input, init) : withoutSignal(input, init);
+      breaker = registry.get(keyOf(toURL(input)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const doFetch = o.fetch ?? globalThis.fetch;
     const send = (callSignal: AbortSignal | undefined): Promise<Response> => {
       if (callSignal === undefined) return doFetch(request);
       if (signal === undefined) return doFetch(request, withSignal(request, callSignal));
@@ -195,10 +195,22 @@ export function createBreakerFetch(options?: BreakerFetchOptions): BreakerFetch 
 }
 
 /**
- * The init that gives a built request a signal. Any init resets a request's referrer to the default, so one
- * that was set (a forwarded request's, say) is given again.
+ * The request the caller asked for, without the caller's signal: the wrapper follows that signal itself, with one
+ * listener however many requests share it. A `Request` made with it would add a listener of its own to it for
+ * each request, kept until that request is collected: thousands on a server's shutdown signal, and a warning
+ * of a leak.
  */
-function withSignal(request: Request, signal: AbortSignal): RequestInit {
+function withoutSignal(input: RequestInfo | URL, init: RequestInit | undefined): Request {
+  if (init !== undefined && init !== null) return new Request(input, { ...init, signal: null });
+  // The signal is the input Request's own.
+  return new Request(input, withSignal(input as Request, null));
+}
+
+/**
+ * The init that gives a built request a signal (or none). Any init resets a request's referrer to the default, so
+ * one that was set (a forwarded request's, say) is given again.
+ */
+function withSignal(request: Request, signal: AbortSignal | null): RequestInit {
   const referrer = request.referrer;
   const referrerPolicy = request.referrerPolicy;
   return referrer === 'about:client' && referrerPolicy === '' ? { signal } : { signal, referrer, referrerPolicy };

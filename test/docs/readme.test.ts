@@ -1,4 +1,5 @@
-// README.md blocks run as written (the quick start against real fetch and an HTTP API), with the prose around them checked.
+// README.md blocks run as written (the quick start's breaker against real fetch and an HTTP API, with a clock; the
+// whole program runs verbatim in quick-start.test.ts), with the prose around them checked.
 import { readFileSync } from 'node:fs';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
@@ -23,7 +24,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-// The quick start's code, with a clock added and its fetch replaceable.
+// The quick start's breaker and call, with a clock added and its fetch replaceable.
 function quickStart(
   clock: { now: () => number },
   fetch: (u: string, init: { signal?: AbortSignal }) => Promise<Response> = globalThis.fetch,
@@ -36,13 +37,13 @@ function quickStart(
   const lines: string[] = [];
   const breaker = new CircuitBreaker({
     name: 'quotes-api',
-    failureThreshold: 5, // consecutive counted failures that open the circuit
-    recoveryTimeout: 30_000, // ms open before a probe is allowed
+    failureThreshold: 3, // consecutive counted failures that open the circuit
+    recoveryTimeout: 1_000, // ms open before a probe is allowed
     timeout: 5_000, // per-call limit: aborts the signal, rejects with TimeoutError
     isFailure: (error) => !(error instanceof HttpError && error.status < 500), // 4xx answers stay neutral
     clock,
   });
-  breaker.on('stateChange', ({ from, to, reason }) => lines.push(`quotes-api: ${from} → ${to} (${reason})`));
+  breaker.on('stateChange', ({ from, to, reason }) => lines.push(`  [quotes-api] ${from} → ${to} (${reason})`));
   const call = async () => {
     try {
       const quote = await breaker.execute(async ({ signal }) => {
@@ -65,9 +66,12 @@ describe('README quick start', () => {
   it('is the code tested here: answers are judged, not only thrown errors', () => {
     expect(readme).toContain('if (!res.ok) throw new HttpError(res.status);');
     expect(readme).toContain('isFailure: (error) => !(error instanceof HttpError && error.status < 500)');
+    expect(readme).toContain('failureThreshold: 3, ');
+    expect(readme).toContain('recoveryTimeout: 1_000, ');
+    expect(readme).toContain('timeout: 5_000, ');
   });
 
-  it('5 answers of 503 open, 404s stay neutral, open rejects with retryAfter, 30 s later half-open, a probe closes', async () => {
+  it('3 answers of 503 open, 404s stay neutral, open rejects with retryAfter, 1 s later half-open, a probe closes', async () => {
     let t = 0;
     hits = 0;
     status = 404;
@@ -75,25 +79,25 @@ describe('README quick start', () => {
     for (let i = 0; i < 10; i++) expect((await call()).error).toMatchObject({ status: 404 });
     expect(breaker.state).toBe('closed');
     status = 503;
-    for (let i = 0; i < 4; i++) await call();
+    for (let i = 0; i < 2; i++) await call();
     expect(breaker.state).toBe('closed');
     await call();
     expect(breaker.state).toBe('open');
-    expect(lines).toEqual(['quotes-api: closed → open (failure-threshold)']);
+    expect(lines).toEqual(['  [quotes-api] closed → open (failure-threshold)']);
     const before = hits;
-    t += 10_000;
+    t += 400;
     const r = await call();
     expect(hits).toBe(before); // fn was not called
-    expect(r.open).toBe(20_000); // ms until a call may get through
-    t += 20_000;
+    expect(r.open).toBe(600); // ms until a call may get through
+    t += 600;
     expect(breaker.state).toBe('half-open');
     status = 200;
     expect(await call()).toEqual({ quote: { price: 1 } });
     expect(breaker.state).toBe('closed');
     expect(lines).toEqual([
-      'quotes-api: closed → open (failure-threshold)',
-      'quotes-api: open → half-open (recovery-timeout)',
-      'quotes-api: half-open → closed (probe-succeeded)',
+      '  [quotes-api] closed → open (failure-threshold)',
+      '  [quotes-api] open → half-open (recovery-timeout)',
+      '  [quotes-api] half-open → closed (probe-succeeded)',
     ]);
   });
 

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
@@ -108,11 +108,17 @@ describe('guide.md "Recipe: AWS Lambda", with Node fetch against a real upstream
 });
 
 describe('fleet.md set-up with Redis unreachable at start-up', () => {
-  /** A breaker on a store whose Redis is down serves its calls all the same (on `onStoreError`). */
+  /** A breaker on a store whose Redis is down serves its calls all the same (on `onStoreError`), and logs the fault. */
   async function expectServed(store: RedisStore): Promise<void> {
-    const breaker = new CircuitBreaker({ name: 'quotes-api', store, failureThreshold: 5, logger: { info() {}, warn() {}, error() {} } });
+    const logged: string[] = [];
+    const logger = { info() {}, warn() {}, error: (record: { event: string }) => logged.push(record.event) };
+    const breaker = new CircuitBreaker({ name: 'quotes-api', store, failureThreshold: 5, logger });
     expect(await breaker.execute(() => 'served')).toBe('served');
+    const end = Date.now() + 10_000;
+    while (logged.length === 0 && Date.now() < end) await sleep(10);
     await breaker.dispose();
+    expect(logged.length).toBeGreaterThan(0);
+    expect(new Set(logged)).toEqual(new Set(['breaker.storeError']));
   }
 
   it('is the code tested here', () => {
@@ -166,7 +172,7 @@ describe('the package as its bundler builds it: error class names', () => {
     const dir = new URL('../../.tmp/bundle-names/', import.meta.url);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const outfile = new URL('index.mjs', dir).pathname;
+    const outfile = fileURLToPath(new URL('index.mjs', dir)); // a path, decoded: the checkout's may hold spaces
     await build({ entryPoints: ['src/index.ts'], bundle: true, format: 'esm', target: 'es2022', outfile, logLevel: 'silent' });
     const dist = (await import(pathToFileURL(outfile).href)) as typeof import('../../src/index.js');
     const breaker = new dist.CircuitBreaker({ name: 'users', failureThreshold: 1, timeout: 1, clock: { now: () => 0 } });

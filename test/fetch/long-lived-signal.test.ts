@@ -32,6 +32,28 @@ describe('breaker fetch with one long-lived caller signal', () => {
     expect(await collectUntilNone(() => getEventListeners(shutdown.signal, 'abort').length + followers(shutdown.signal))).toBe(0);
   });
 
+  it('holds one listener on it at most while requests come and go, however many there are', async () => {
+    // Past the runtime's own warning level for one signal (1500): a listener per request would be a leak warning.
+    const fetch = createBreakerFetch({ breaker: { timeout: 5_000 }, fetch: async () => new Response('ok') });
+    const shutdown = new AbortController();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    let most = 0;
+    try {
+      for (let i = 0; i < 2_000; i++) {
+        await (await fetch(`https://h${i % 3}.example/`, { signal: shutdown.signal })).text();
+        most = Math.max(most, getEventListeners(shutdown.signal, 'abort').length + followers(shutdown.signal));
+      }
+      // A warning is emitted on a later tick.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(most).toBe(1);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('a request whose fetch rejects leaves nothing either', async () => {
     const fetch = createBreakerFetch({
       breaker: { timeout: 5_000, failureThreshold: 1_000_000 },

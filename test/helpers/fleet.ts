@@ -50,6 +50,15 @@ export interface WorkerMessage {
   state?: string;
   stats?: Record<string, number>;
   reason?: string;
+  /** In a report: when the worker could not run, as `[start, end]` wall-clock ms (its most recent gaps). */
+  stalls?: Array<[number, number]>;
+}
+
+/** How long, in ms, the gaps in `stalls` cover of the time from `from` to `to`. */
+export function stalledWithin(stalls: ReadonlyArray<readonly [number, number]>, from: number, to: number): number {
+  let total = 0;
+  for (const [start, end] of stalls) total += Math.max(0, Math.min(end, to) - Math.max(start, from));
+  return total;
 }
 
 export interface Worker {
@@ -80,7 +89,8 @@ export async function startFleet(n: number, env: Record<string, string>, without
     workers.push({ index: i, child, messages, send: (m) => child.connected && child.send(m) });
   }
   try {
-    await until(() => workers.every((w) => w.messages.some((m) => m.type === 'ready')), 60_000);
+    // A deadline, not a wait: a busy machine takes minutes to start 20 Node processes that compile TypeScript.
+    await until(() => workers.every((w) => w.messages.some((m) => m.type === 'ready')), 180_000);
   } catch (error) {
     for (const w of workers) w.child.kill('SIGKILL');
     throw error;

@@ -6,8 +6,17 @@ import { CircuitBreaker } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const silent = { info() {}, warn() {}, error() {} };
+/** Resolves once `check()` holds; rejects if `ms` pass first. */
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+/** Breakers re-read the store on their own only after 5 s (with a subscriber): before that, a change came by message. */
+const BY_MESSAGE = 4_000;
+const CHANNEL = 'breakwater:changes';
 
 describe('a RedisStore made before its connections are up', () => {
   let server: RedisServer;
@@ -32,27 +41,35 @@ describe('a RedisStore made before its connections are up', () => {
     subscriber.on('error', () => {});
     clients.push(client, subscriber);
     if (waitForReady) await Promise.all([client, subscriber].map((c) => new Promise((r) => c.once('ready', r))));
+    const subscribers = async () => ((await other.pubsub('NUMSUB', CHANNEL)) as [string, number])[1];
+    const before = await subscribers();
     const store = new RedisStore({ client, subscriber });
     const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const breaker = new CircuitBreaker({ name, store, failureThreshold: 1, recoveryTimeout: 30_000, logger });
-    await sleep(200);
+    await until(async () => (await subscribers()) > before, 10_000, 'the store subscribes');
     // Another instance opens the shared circuit; our breaker makes no call meanwhile.
+    const otherLogger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const b = new CircuitBreaker({
       name,
       store: new RedisStore({ client: other }),
       failureThreshold: 1,
       recoveryTimeout: 30_000,
-      logger: silent,
+      logger: otherLogger,
     });
-    await sleep(50);
     await b.execute(() => Promise.reject(new Error('down'))).catch(() => {});
-    await sleep(200);
+    await b.flush();
+    await until(() => breaker.state === 'open', BY_MESSAGE, 'the change arrives by message');
+    expect(otherLogger.error).not.toHaveBeenCalled();
     return { breaker, logger };
   }
 
   it('made before the subscriber is ready: it subscribes when it is, and hears the change by message', async () => {
-    const { breaker } = await setUp('doc-b', false);
+    const { breaker, logger } = await setUp('doc-b', false);
     expect(breaker.state).toBe('open');
+    // Its first read, before the client was up, failed: reported to its logger as a store fault, and nothing else.
+    const errors = logger.error.mock.calls.map(([record]) => (record as { event: string }).event);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(new Set(errors)).toEqual(new Set(['breaker.storeError']));
   });
 
   it('made after both connections are ready (as docs/fleet.md does): no store fault, and the change by message', async () => {

@@ -2,7 +2,7 @@
 // HTTP upstream: the fleet stops after about failureThreshold failures in total, probes once
 // per recovery window, and every instance sees the circuit close soon after the upstream heals.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reports, startFleet, startUpstream, stopFleet, type Upstream, until, type Worker } from '../helpers/fleet.js';
+import { reports, stalledWithin, startFleet, startUpstream, stopFleet, type Upstream, until, type Worker } from '../helpers/fleet.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 const N = 20;
@@ -28,12 +28,13 @@ describe.skipIf(!redisAvailable())(`a fleet of ${N} processes sharing one breake
         THRESHOLD: String(THRESHOLD),
         RECOVERY: String(RECOVERY),
         SYNC: String(SYNC),
-        // Generous: this test is about the protocol on a busy 2-core machine, not about store faults (see faults.test.ts).
-        STORE_TIMEOUT: '2000',
+        // Generous: this test is about the protocol on a busy 2-core machine, not about store faults (see faults.test.ts);
+        // with every core kept busy, Redis has taken over 2 s to answer.
+        STORE_TIMEOUT: '10000',
       },
       WITHOUT_SUBSCRIBER,
     );
-  }, 90_000);
+  }, 200_000);
 
   afterAll(async () => {
     await stopFleet(workers);
@@ -57,10 +58,11 @@ describe.skipIf(!redisAvailable())(`a fleet of ${N} processes sharing one breake
     const stopped = allOpen + 1;
     const beforeStop = upstream.hits.filter((t) => t < stopped).length;
 
-    // 2. Down for three more recovery windows: one upstream call (the probe) per window, fleet-wide.
-    const downUntil = opened + 3.5 * RECOVERY;
-    await new Promise((r) => setTimeout(r, downUntil - Date.now()));
-    const probes = upstream.hits.filter((t) => t >= stopped).sort((a, b) => a - b);
+    // 2. Down for three more probes: one upstream call (the probe) per recovery window, fleet-wide, counted once every
+    // instance knew (`stopped`; on a busy machine the news may take more than a window to reach the last one).
+    const probesSince = () => upstream.hits.filter((t) => t >= stopped).sort((a, b) => a - b);
+    await until(() => probesSince().length >= 3, 6 * RECOVERY);
+    const probes = probesSince();
     const gaps = probes.slice(1).map((t, i) => t - (probes[i] as number));
 
     // 3. The upstream heals: the next probe closes the breaker, and every instance sees it.
@@ -69,10 +71,15 @@ describe.skipIf(!redisAvailable())(`a fleet of ${N} processes sharing one breake
     await until(() => workers.every((w) => firstAfter(w, 'closed', healed) !== undefined), 5 * RECOVERY);
     const closingProbe = upstream.hits.find((t) => t >= healed) as number;
     const closedAt = workers.map((w) => firstAfter(w, 'closed', healed)?.at as number);
-    const lag = Math.max(...closedAt) - Math.min(...closedAt);
-    const probesWhileHealing = upstream.hits.filter((t) => t >= healed && t < Math.min(...closedAt)).length;
+    const firstClosed = Math.min(...closedAt);
+    const lag = Math.max(...closedAt) - firstClosed;
+    const probesWhileHealing = upstream.hits.filter((t) => t >= healed && t < firstClosed).length;
 
     const stats = await reports(workers);
+    // How long each instance took to see closed, less the time it could not run at all (a busy machine, a pause):
+    // the protocol's part of the lag.
+    const stalled = closedAt.map((at, i) => stalledWithin(stats[i]?.stalls ?? [], firstClosed, at));
+    const runningLag = Math.max(...closedAt.map((at, i) => at - firstClosed - (stalled[i] as number)));
     const unhandled = workers.flatMap((w) => w.messages.filter((m) => m.type === 'unhandled'));
     const figures = {
       upstreamCallsBeforeFleetStopped: beforeStop,
@@ -80,10 +87,11 @@ describe.skipIf(!redisAvailable())(`a fleet of ${N} processes sharing one breake
       overshoot: beforeStop - THRESHOLD,
       openPropagationMs: allOpen - opened,
       probesWhileDown: probes.length,
-      windowsWhileDown: 3,
       probeGapsMs: gaps,
       probesToClose: probesWhileHealing,
       closeSeenByAllWithinMs: lag,
+      closeSeenByAllWithinMsRunning: Math.round(runningLag),
+      stalledWhileClosingMs: Math.round(Math.max(...stalled)),
       closingProbeToFirstCloseMs: Math.min(...closedAt) - closingProbe,
       callsMade: stats.reduce((n, s) => n + (s.stats?.calls ?? 0), 0),
       rejectedFast: stats.reduce((n, s) => n + (s.stats?.rejected ?? 0), 0),
@@ -114,13 +122,15 @@ describe.skipIf(!redisAvailable())(`a fleet of ${N} processes sharing one breake
     expect(beforeStop).toBeGreaterThanOrEqual(THRESHOLD);
     expect(beforeStop).toBeLessThanOrEqual(THRESHOLD + 2 * N);
     expect(beforeStop).toBeLessThan(N * THRESHOLD);
-    // One probe per recovery window, fleet-wide (each failed probe reopens for a fresh window).
-    expect(probes.length).toBeGreaterThanOrEqual(2);
-    expect(probes.length).toBeLessThanOrEqual(3);
+    // One probe per recovery window, fleet-wide (each failed probe reopens for a fresh window): never two within a
+    // window, and no window skipped (a probe comes a round trip to the upstream and to Redis after its window ends; on
+    // a machine with every core busy that has taken 500 ms).
+    expect(probes.length).toBe(3);
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(RECOVERY * 0.9);
+    for (const gap of gaps) expect(gap).toBeLessThan(RECOVERY * 2);
     // One probe closes it, and every instance sees closed within a couple of sync intervals.
     expect(probesWhileHealing).toBe(1);
-    expect(lag).toBeLessThanOrEqual(2 * SYNC + 50);
+    expect(runningLag).toBeLessThanOrEqual(2 * SYNC + 50);
     expect(stats.every((s) => s.state === 'closed')).toBe(true);
   }, 60_000);
 });

@@ -12,6 +12,23 @@ const useIo = env.CLIENT === 'ioredis';
 const withSubscriber = env.SUBSCRIBER === '1';
 const send = (message: object) => process.send?.(message);
 
+/**
+ * When this process could not run (a busy machine leaves it unscheduled, or a collection pauses it): a timer due every
+ * 20 ms that fires late by more than 5 ms records the gap, as `[start, end]` in wall-clock ms. The parent discounts
+ * these gaps from how long the process took to see a change: it cannot see anything while it does not run.
+ */
+const stalls: Array<[number, number]> = [];
+let tick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  const late = now - tick - 20;
+  tick = now;
+  if (late <= 5) return;
+  const end = Date.now();
+  stalls.push([end - late, end]);
+  if (stalls.length > 500) stalls.shift();
+}, 20).unref();
+
 let close: () => Promise<void>;
 let store: RedisStore;
 if (useIo) {
@@ -89,7 +106,7 @@ process.on('message', async (m: { type: string }) => {
     running = true;
     void loop();
   } else if (m.type === 'report') {
-    send({ type: 'report', state: breaker.state, stats });
+    send({ type: 'report', state: breaker.state, stats, stalls });
   } else if (m.type === 'stop') {
     running = false;
     setTimeout(() => process.exit(0), 500).unref();
