@@ -12,6 +12,7 @@ import { markChecked } from '../snapshot/brand.js';
 import { type CircuitSnapshot, SNAPSHOT_VERSION } from '../snapshot/snapshot.js';
 import { createTracker } from '../trackers/create.js';
 import type { FailureTracker } from '../trackers/tracker.js';
+import { systemClock, turnClock } from './clock.js';
 import {
   admission,
   admitProbe,
@@ -481,8 +482,9 @@ export class CircuitBreaker {
           : this.#call('retryAfterHint', s.retryAfterHint, value, undefined);
       hint = typeof raw === 'number' ? raw : undefined;
     }
-    // Untimed, the rules read the clock only if they need the time (most successes need none).
-    const time: TimeSource = timed ? end : s.clock;
+    // Untimed, the rules read the clock only if they need the time (most successes need none). A success on the
+    // system clock may be placed by the reading of this event-loop turn (a time window reads it on every call).
+    const time: TimeSource = timed ? end : outcome === SUCCESS && !probe && s.clock === systemClock ? turnClock : s.clock;
     if (!this.#fleet?.record(outcome, slow, probe, generation, hint)) this.#settleHere(outcome, slow, probe, generation, time, hint);
     const event = ending === TIMED_OUT ? 'timeout' : outcome === SUCCESS ? 'success' : outcome === FAILURE ? 'failure' : 'neutral';
     if (!this.#events?.has(event)) return;

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../core/clock.js';
-import type { RecoveryBackoff, Rules } from '../core/rules.js';
+import type { Rules } from '../core/rules.js';
 import type { CircuitBreakerOptions, Logger } from '../core/types.js';
 import { isSnapshot } from '../snapshot/brand.js';
 import { callback, describe, fail, methods, num, refuseUnknown } from './checks.js';
