@@ -219,7 +219,7 @@ export class CircuitBreaker {
    * (or has failed; it never rejects). Await it before a serverless handler returns. Without a store it resolves at once.
    */
   flush(): Promise<void> {
-    return this.#fleet === undefined ? Promise.resolve() : this.#fleet.flush();
+    return Promise.resolve(this.#fleet?.flush());
   }
 
   /**
@@ -230,7 +230,7 @@ export class CircuitBreaker {
    * drops. Never rejects.
    */
   dispose(): Promise<void> {
-    return this.#fleet === undefined ? Promise.resolve() : this.#fleet.leave();
+    return Promise.resolve(this.#fleet?.leave());
   }
 
   /** Counters and rates at this moment. */
@@ -238,12 +238,13 @@ export class CircuitBreaker {
     const c = this.#refresh();
     const now = this.#s.clock.now();
     const w = this.#tracker.stats(now);
+    // Consecutive mode: rates over every judged call since the last reset.
     const judged = this.#successes + this.#failures + this.#timeouts;
     const consecutive = modeOf(this.#s) === 'consecutive';
     return {
       name: this.#s.name,
       state: c.state,
-      since: this.#toWall(c.since, now),
+      since: this.#toWall(now)(c.since),
       successes: this.#successes,
       failures: this.#failures,
       neutral: this.#neutral,
@@ -268,8 +269,7 @@ export class CircuitBreaker {
   toJSON(): CircuitSnapshot {
     const c = this.#refresh();
     const now = this.#s.clock.now();
-    const wall = this.#wallNow();
-    const toWall = (t: number) => wall - (now - t);
+    const toWall = this.#toWall(now);
     return markChecked({
       version: SNAPSHOT_VERSION,
       name: this.#s.name ?? null,
@@ -486,14 +486,16 @@ export class CircuitBreaker {
     // system clock may be placed by the reading of this event-loop turn (a time window reads it on every call).
     const time: TimeSource = timed ? end : outcome === SUCCESS && !probe && s.clock === systemClock ? turnClock : s.clock;
     if (!this.#fleet?.record(outcome, slow, probe, generation, hint)) this.#settleHere(outcome, slow, probe, generation, time, hint);
+    const events = this.#events;
+    if (events === undefined) return;
     const event = ending === TIMED_OUT ? 'timeout' : outcome === SUCCESS ? 'success' : outcome === FAILURE ? 'failure' : 'neutral';
-    if (!this.#events?.has(event)) return;
+    if (!events.has(event)) return;
     // Each event's own fields: `slow` for a judged call, `error` for any but a success, `fromResult` for a failure.
     const payload: Record<string, unknown> = { name: s.name, duration: end - start };
     if (event === 'success' || event === 'failure') payload.slow = slow;
     if (event !== 'success') payload.error = value;
     if (event === 'failure') payload.fromResult = ending === RESOLVED;
-    this.#events.emit(event, payload as never);
+    events.emit(event, payload as never);
   }
 
   /** Settles an outcome on the local circuit (always without a store; in fleet mode while the store is unreachable). */
@@ -541,7 +543,7 @@ export class CircuitBreaker {
   #transitioned(prev: Circuit, next: Circuit, source: 'local' | 'remote'): void {
     const s = this.#s;
     const now = s.clock.now();
-    const at = this.#toWall(next.since, now);
+    const at = this.#toWall(now)(next.since);
     if (s.logger !== undefined) {
       // Rejections not yet logged are told before the transition that ends them.
       if (this.#rejectedLog !== undefined && this.#rejectedLog.count > 0) this.#logRejected(prev.state, undefined);
@@ -642,8 +644,10 @@ export class CircuitBreaker {
     return clock.wallNow === undefined ? Date.now() : clock.wallNow();
   }
 
-  #toWall(t: number, now: number): number {
-    return this.#wallNow() - (now - t);
+  /** Maps times of the breaker's clock, read as `now`, to wall-clock times. */
+  #toWall(now: number): (t: number) => number {
+    const wall = this.#wallNow();
+    return (t) => wall - (now - t);
   }
 
   #updateTimed(): void {
