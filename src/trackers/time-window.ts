@@ -27,8 +27,6 @@ export class TimeWindowTracker implements FailureTracker {
    */
   readonly #counts: number[];
   #head = Number.NEGATIVE_INFINITY;
-  /** The head bucket's offset in `counts` (valid while `#head` is finite). */
-  #o = 0;
   #calls = 0;
   #failures = 0;
   #slow = 0;
@@ -42,8 +40,8 @@ export class TimeWindowTracker implements FailureTracker {
   record(failed: boolean, slow: boolean, now: number): boolean {
     // Within the head's slice (or a clock that stepped back: the newest bucket rather than an expired one).
     if (Math.floor(now / this.#width) > this.#head) this.#expire(now);
-    const b = this.#o;
     const counts = this.#counts;
+    const b = mod(this.#head, counts.length / STRIDE) * STRIDE;
     counts[b] = (counts[b] as number) + 1;
     this.#calls++;
     if (failed) {
@@ -57,11 +55,10 @@ export class TimeWindowTracker implements FailureTracker {
     return rateTripped(this.#rule, this.#calls, this.#failures, this.#slow);
   }
 
-  /** Makes `slice` the head, stamping its bucket. */
+  /** Makes `slice` the head, stamping its bucket (so a call within the head's slice writes no stamp). */
   #setHead(slice: number): void {
     this.#head = slice;
-    this.#o = mod(slice, this.#counts.length / STRIDE) * STRIDE;
-    this.#counts[this.#o + SLICE] = slice;
+    this.#counts[mod(slice, this.#counts.length / STRIDE) * STRIDE + SLICE] = slice;
   }
 
   /** Adds counts to the bucket at offset `o` and to the window's totals (negative counts take them out). */
