@@ -11,6 +11,7 @@ import { markChecked } from '../snapshot/brand.js';
 import { type CircuitSnapshot, SNAPSHOT_VERSION } from '../snapshot/snapshot.js';
 import { createTracker } from '../trackers/create.js';
 import type { FailureTracker } from '../trackers/tracker.js';
+import { systemClock, turnClock } from './clock.js';
 import { type FleetHost, type FleetLink, JOIN } from './fleet-link.js';
 import {
   admission,
@@ -174,7 +175,15 @@ export class CircuitBreaker {
    */
   on<K extends keyof BreakerEvents>(event: K, listener: (event: BreakerEvents[K]) => unknown): () => void {
     refuseUnknown(event, BREAKER_EVENTS, 'event');
-    this.#events ??= new Emitter((error, name) => this.#reportListenerError(error, name));
+    this.#events ??= new Emitter((error, name) =>
+      this.#log(
+        'error',
+        'breaker.listenerError',
+        `breakwater${this.#tag()}: a "${name}" listener threw`,
+        { listenerOf: name, error },
+        true,
+      ),
+    );
     const off = this.#events.on(event, listener);
     this.#updateTimed();
     return () => {
@@ -210,7 +219,7 @@ export class CircuitBreaker {
    * (or has failed; it never rejects). Await it before a serverless handler returns. Without a store it resolves at once.
    */
   flush(): Promise<void> {
-    return this.#fleet === undefined ? Promise.resolve() : this.#fleet.flush();
+    return Promise.resolve(this.#fleet?.flush());
   }
 
   /**
@@ -221,7 +230,7 @@ export class CircuitBreaker {
    * drops. Never rejects.
    */
   dispose(): Promise<void> {
-    return this.#fleet === undefined ? Promise.resolve() : this.#fleet.leave();
+    return Promise.resolve(this.#fleet?.leave());
   }
 
   /** Counters and rates at this moment. */
@@ -229,12 +238,13 @@ export class CircuitBreaker {
     const c = this.#refresh();
     const now = this.#s.clock.now();
     const w = this.#tracker.stats(now);
+    // Consecutive mode: rates over every judged call since the last reset.
     const judged = this.#successes + this.#failures + this.#timeouts;
     const consecutive = modeOf(this.#s) === 'consecutive';
     return {
       name: this.#s.name,
       state: c.state,
-      since: this.#toWall(c.since, now),
+      since: this.#toWall(now)(c.since),
       successes: this.#successes,
       failures: this.#failures,
       neutral: this.#neutral,
@@ -259,8 +269,7 @@ export class CircuitBreaker {
   toJSON(): CircuitSnapshot {
     const c = this.#refresh();
     const now = this.#s.clock.now();
-    const wall = this.#wallNow();
-    const toWall = (t: number) => wall - (now - t);
+    const toWall = this.#toWall(now);
     return markChecked({
       version: SNAPSHOT_VERSION,
       name: this.#s.name ?? null,
@@ -395,7 +404,6 @@ export class CircuitBreaker {
     this.#fleet?.touch();
     const error = createOpenError(`Circuit${this.#tag()} is open`, retryAfter(c, now, s), s.name);
     this.#rejected++;
-    if (this.#events?.has('rejected')) this.#events.emit('rejected', { name: s.name, error });
     if (s.logger !== undefined) {
       // One record a second at most while calls are refused: a flood of identical lines helps nobody.
       this.#rejectedLog ??= { at: Number.NEGATIVE_INFINITY, count: 0 };
@@ -406,7 +414,7 @@ export class CircuitBreaker {
         this.#logRejected(c.state, error.retryAfter);
       }
     }
-    return this.#answer(error, options);
+    return this.#answer('rejected', error, options);
   }
 
   /** `maxConcurrent` calls are in flight: the call is refused, and counts neither as a failure nor as a success. */
@@ -418,12 +426,12 @@ export class CircuitBreaker {
       s.name,
     );
     this.#limited++;
-    if (this.#events?.has('limited')) this.#events.emit('limited', { name: s.name, error });
-    return this.#answer(error, options);
+    return this.#answer('limited', error, options);
   }
 
-  /** A refusal: the caller's fallback answers, or the error rejects. */
-  #answer<T>(error: Error, options: ExecuteOptions<T> | undefined): Promise<T> {
+  /** A refusal, told to the event's listeners: the caller's fallback answers, or the error rejects. */
+  #answer<T>(event: 'rejected' | 'limited', error: Error, options: ExecuteOptions<T> | undefined): Promise<T> {
+    this.#tell(event, error);
     const fallback = options?.fallback;
     if (fallback === undefined) return rejectSoon(error);
     try {
@@ -435,7 +443,7 @@ export class CircuitBreaker {
 
   #fallback<T>(error: unknown, fallback: (error: unknown) => T | PromiseLike<T>): T | PromiseLike<T> {
     this.#fallbacks++;
-    if (this.#events?.has('fallback')) this.#events.emit('fallback', { name: this.#s.name, error });
+    this.#tell('fallback', error);
     return fallback(error);
   }
 
@@ -474,20 +482,20 @@ export class CircuitBreaker {
           : this.#call('retryAfterHint', s.retryAfterHint, value, undefined);
       hint = typeof raw === 'number' ? raw : undefined;
     }
-    // Untimed, the rules read the clock only if they need the time (most successes need none).
-    const time: TimeSource = timed ? end : s.clock;
+    // Untimed, the rules read the clock only if they need the time (most successes need none). A success on the
+    // system clock may be placed by the reading of this event-loop turn (a time window reads it on every call).
+    const time: TimeSource = timed ? end : outcome === SUCCESS && !probe && s.clock === systemClock ? turnClock : s.clock;
     if (!this.#fleet?.record(outcome, slow, probe, generation, hint)) this.#settleHere(outcome, slow, probe, generation, time, hint);
     const events = this.#events;
     if (events === undefined) return;
-    const name = s.name;
-    const duration = end - start;
-    if (ending === TIMED_OUT) {
-      if (events.has('timeout')) events.emit('timeout', { name, duration, error: value as TimeoutError });
-    } else if (outcome === SUCCESS) {
-      if (events.has('success')) events.emit('success', { name, duration, slow });
-    } else if (outcome === FAILURE) {
-      if (events.has('failure')) events.emit('failure', { name, duration, slow, error: value, fromResult: ending === RESOLVED });
-    } else if (events.has('neutral')) events.emit('neutral', { name, duration, error: value });
+    const event = ending === TIMED_OUT ? 'timeout' : outcome === SUCCESS ? 'success' : outcome === FAILURE ? 'failure' : 'neutral';
+    if (!events.has(event)) return;
+    // Each event's own fields: `slow` for a judged call, `error` for any but a success, `fromResult` for a failure.
+    const payload: Record<string, unknown> = { name: s.name, duration: end - start };
+    if (event === 'success' || event === 'failure') payload.slow = slow;
+    if (event !== 'success') payload.error = value;
+    if (event === 'failure') payload.fromResult = ending === RESOLVED;
+    events.emit(event, payload as never);
   }
 
   /** Settles an outcome on the local circuit (always without a store; in fleet mode while the store is unreachable). */
@@ -535,7 +543,7 @@ export class CircuitBreaker {
   #transitioned(prev: Circuit, next: Circuit, source: 'local' | 'remote'): void {
     const s = this.#s;
     const now = s.clock.now();
-    const at = this.#toWall(next.since, now);
+    const at = this.#toWall(now)(next.since);
     if (s.logger !== undefined) {
       // Rejections not yet logged are told before the transition that ends them.
       if (this.#rejectedLog !== undefined && this.#rejectedLog.count > 0) this.#logRejected(prev.state, undefined);
@@ -555,9 +563,7 @@ export class CircuitBreaker {
         fields,
       );
     }
-    if (this.#events?.has('stateChange')) {
-      this.#events.emit('stateChange', { name: s.name, from: prev.state, to: next.state, reason: next.reason, at, source });
-    }
+    this.#emit('stateChange', { name: s.name, from: prev.state, to: next.state, reason: next.reason, at, source });
   }
 
   /** Logs the calls rejected since the last such record. */
@@ -598,7 +604,7 @@ export class CircuitBreaker {
       },
       tracker: this.#tracker,
       settleLocally: (outcome, slow, probe, generation, hint) => this.#settleHere(outcome, slow, probe, generation, this.#s.clock, hint),
-      emit: (event, payload) => this.#events?.emit(event, payload),
+      emit: (event, payload) => this.#emit(event, payload),
       log: (level, event, message, fields, echo) => this.#log(level, event, `breakwater${this.#tag()}: ${message}`, fields, echo),
     };
     const join = (store as Record<symbol, (settings: Settings, host: FleetHost) => FleetLink>)[JOIN] as (
@@ -638,8 +644,10 @@ export class CircuitBreaker {
     return clock.wallNow === undefined ? Date.now() : clock.wallNow();
   }
 
-  #toWall(t: number, now: number): number {
-    return this.#wallNow() - (now - t);
+  /** Maps times of the breaker's clock, read as `now`, to wall-clock times. */
+  #toWall(now: number): (t: number) => number {
+    const wall = this.#wallNow();
+    return (t) => wall - (now - t);
   }
 
   #updateTimed(): void {
@@ -647,14 +655,13 @@ export class CircuitBreaker {
     this.#timed = this.#s.slowCallDuration !== undefined || (events !== undefined && CALL_EVENTS.some((e) => events.has(e)));
   }
 
-  #reportListenerError(error: unknown, event: keyof BreakerEvents): void {
-    this.#log(
-      'error',
-      'breaker.listenerError',
-      `breakwater${this.#tag()}: a "${String(event)}" listener threw`,
-      { listenerOf: event, error },
-      true,
-    );
+  #emit<K extends keyof BreakerEvents>(event: K, payload: BreakerEvents[K]): void {
+    this.#events?.emit(event, payload);
+  }
+
+  /** Tells a refusal or a fallback to its listeners, if it has any: the payload is built only then. */
+  #tell(event: 'rejected' | 'limited' | 'fallback', error: unknown): void {
+    if (this.#events?.has(event)) this.#emit(event, { name: this.#s.name, error } as never);
   }
 
   /**

@@ -11,3 +11,26 @@ export const systemClock: Clock = {
   now: typeof performance !== 'undefined' && typeof performance.now === 'function' ? () => performance.now() : () => Date.now(),
   wallNow: () => Date.now(),
 };
+
+let turnNow: number | undefined;
+const forget = () => {
+  turnNow = undefined;
+};
+
+/**
+ * The system clock read at most once per event-loop turn: the reading is kept until a `setImmediate` (queued with
+ * it, so nothing is held while idle) clears it. Where `setImmediate` is missing, every read is exact. A time
+ * window places an untimed success by it (see `#settle`): a clock read costs as much as several bare calls.
+ */
+export const turnClock: Clock = {
+  now: () => {
+    if (turnNow !== undefined) return turnNow;
+    const now = systemClock.now();
+    const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+    if (typeof immediate === 'function') {
+      turnNow = now;
+      immediate(forget);
+    }
+    return now;
+  },
+};

@@ -96,24 +96,24 @@ export function initialCircuit(now: number): Circuit {
 
 /** Milliseconds the circuit stays open on the given attempt. */
 export function recoveryDelay(rules: Rules, attempt: number): number {
-  const base = rules.recoveryTimeout;
-  if (rules.backoff === undefined) return base;
-  const delay = rules.backoff(attempt, base);
-  return isDelay(delay) ? delay : base;
+  return openDelay(rules, attempt, undefined);
 }
 
 /**
  * Milliseconds the circuit stays open when it opens on the given attempt. A failure may carry
  * its own hint (a server's `Retry-After`): a finite hint ≥ 0 wins over the recovery delay,
  * because the upstream said when it expects to recover; anything else falls back to the delay.
+ * A usable time is a finite number of ms ≥ 0 (NaN, negatives, Infinity and non-numbers are not).
  */
 export function openDelay(rules: Rules, attempt: number, hint: number | undefined): number {
-  return isDelay(hint) ? hint : recoveryDelay(rules, attempt);
+  if (isDelay(hint)) return hint;
+  const base = rules.recoveryTimeout;
+  const delay = rules.backoff?.(attempt, base);
+  return isDelay(delay) ? delay : base;
 }
 
-/** A usable open time: a finite number of ms ≥ 0 (NaN, negatives, Infinity and non-numbers are not). */
 function isDelay(ms: unknown): ms is number {
-  return typeof ms === 'number' && ms >= 0 && ms !== Number.POSITIVE_INFINITY;
+  return typeof ms === 'number' && ms >= 0 && ms < Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -137,15 +137,11 @@ export function advanceAll(c: Circuit, now: number, rules: Rules): Circuit {
 
 /** Whether a call may go through (call after `advance`). */
 export function admission(c: Circuit, rules: Rules): Admission {
-  switch (c.state) {
-    case 'closed':
-    case 'disabled':
-      return 'pass';
-    case 'half-open':
-      return c.probes < rules.halfOpenProbes ? 'probe' : 'reject';
-    default:
-      return 'reject';
-  }
+  return c.state === 'closed' || c.state === 'disabled'
+    ? 'pass'
+    : c.state === 'half-open' && c.probes < rules.halfOpenProbes
+      ? 'probe'
+      : 'reject';
 }
 
 /** Takes a probe slot; the first probe in flight starts the trial's deadline. */
@@ -162,16 +158,13 @@ export function admitProbe(c: Circuit, now: number, rules: Rules): Circuit {
  * take a free probe slot; while every slot is taken, until the trial is decided at the latest.
  */
 export function retryAfter(c: Circuit, now: number, rules: Rules): number {
-  switch (c.state) {
-    case 'open':
-      return Math.max(0, c.openUntil - now);
-    case 'forced-open':
-      return Number.POSITIVE_INFINITY;
-    case 'half-open':
-      return c.probes < rules.halfOpenProbes || c.probeDeadline === 0 ? 0 : Math.max(0, c.probeDeadline - now);
-    default:
-      return 0;
-  }
+  return c.state === 'forced-open'
+    ? Number.POSITIVE_INFINITY
+    : c.state === 'open'
+      ? Math.max(0, c.openUntil - now)
+      : c.state === 'half-open' && c.probes >= rules.halfOpenProbes && c.probeDeadline !== 0
+        ? Math.max(0, c.probeDeadline - now)
+        : 0;
 }
 
 /**
@@ -218,12 +211,17 @@ export function settle(
 
 /** Manual control: hold the circuit open until it is closed again. */
 export function forceOpen(c: Circuit, now: number): Circuit {
-  return c.state === 'forced-open' ? c : enter(c, 'forced-open', now, 'forced-open');
+  return hold(c, 'forced-open', now);
 }
 
 /** Manual control: let every call through, unmeasured by the tracker, until closed again. */
 export function disable(c: Circuit, now: number): Circuit {
-  return c.state === 'disabled' ? c : enter(c, 'disabled', now, 'disabled');
+  return hold(c, 'disabled', now);
+}
+
+/** Enters a state held until closed (its reason is its name), unless the circuit is in it already. */
+function hold(c: Circuit, state: 'forced-open' | 'disabled', now: number): Circuit {
+  return c.state === state ? c : enter(c, state, now, state);
 }
 
 /** Closes the circuit and forgets the tracker's outcomes (a manual close, a reset, or a successful trial). */
@@ -237,9 +235,11 @@ export type ManualOp = 'forceOpen' | 'disable' | 'close' | 'reset';
 
 /** Applies a manual control: `close` and `reset` also forget the tracker's counts. */
 export function manual(c: Circuit, op: ManualOp, tracker: FailureTracker, now: number): Circuit {
-  if (op === 'forceOpen') return forceOpen(c, now);
-  if (op === 'disable') return disable(c, now);
-  return close(c, tracker, now, op === 'close' ? 'closed-manually' : 'reset');
+  return op === 'forceOpen'
+    ? hold(c, 'forced-open', now)
+    : op === 'disable'
+      ? hold(c, 'disabled', now)
+      : close(c, tracker, now, op === 'close' ? 'closed-manually' : 'reset');
 }
 
 function open(c: Circuit, at: number, rules: Rules, reason: TransitionReason, hint?: number): Circuit {

@@ -1,6 +1,4 @@
-import { brand, isBranded, stackless } from './brand.js';
-
-const BRAND = Symbol.for('breakwater.CircuitOpenError');
+import { BreakwaterError, brand } from './brand.js';
 
 /**
  * Thrown (as a rejection) when the breaker refuses a call: the circuit is open,
@@ -9,15 +7,9 @@ const BRAND = Symbol.for('breakwater.CircuitOpenError');
  * The breaker builds its rejections without running the `Error` constructor: they are `instanceof CircuitOpenError`
  * and `instanceof Error`, with `name`, `message`, `retryAfter` and `breaker`, but capture no stack: `stack` reads
  * `CircuitOpenError: <message>`. The refusal comes from the breaker, not from the caller's code, and skipping the
- * capture keeps failing fast cheap.
+ * capture keeps failing fast cheap. `instanceof` holds for a rejection of any copy of breakwater loaded in the process.
  */
-export class CircuitOpenError extends Error {
-  /** True for a rejection of any copy of breakwater loaded in the process. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof`, a subclass perhaps.
-    return isBranded(this, BRAND, value);
-  }
-
+export class CircuitOpenError extends BreakwaterError {
   declare readonly name: 'CircuitOpenError';
   /**
    * Milliseconds until a call may get through: while open, until the recovery time is over; while every
@@ -35,14 +27,5 @@ export class CircuitOpenError extends Error {
   }
 }
 
-brand(CircuitOpenError, BRAND, 'CircuitOpenError');
-
-/** The breaker's rejection, built without a stack (see `stackless`). */
-export const createOpenError = /* @__PURE__ */ stackless(
-  CircuitOpenError,
-  function (message: string, retryAfter: number, breaker: string | undefined) {
-    (this as { message: string }).message = message;
-    (this as { retryAfter: number }).retryAfter = retryAfter;
-    (this as { breaker: string | undefined }).breaker = breaker;
-  },
-);
+/** The breaker's rejection, built without a stack (see `brand`); not pure: it also names and brands the class. */
+export const createOpenError = brand(CircuitOpenError, 'CircuitOpenError', 'retryAfter');

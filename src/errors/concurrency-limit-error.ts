@@ -1,18 +1,11 @@
-import { brand, isBranded, stackless } from './brand.js';
-
-const BRAND = Symbol.for('breakwater.ConcurrencyLimitError');
+import { BreakwaterError, brand } from './brand.js';
 
 /**
  * Thrown (as a rejection) when a call would exceed the breaker's `maxConcurrent`: `fn` was not called, and the
- * call counts neither as a failure nor as a success. Like `CircuitOpenError`, it is built without a stack.
+ * call counts neither as a failure nor as a success. Like `CircuitOpenError`, it is built without a stack, and
+ * `instanceof` holds for a rejection of any copy of breakwater loaded in the process.
  */
-export class ConcurrencyLimitError extends Error {
-  /** True for a rejection of any copy of breakwater loaded in the process. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof`, a subclass perhaps.
-    return isBranded(this, BRAND, value);
-  }
-
+export class ConcurrencyLimitError extends BreakwaterError {
   declare readonly name: 'ConcurrencyLimitError';
   /** The cap that was reached: the breaker's `maxConcurrent`. */
   readonly limit: number;
@@ -26,14 +19,5 @@ export class ConcurrencyLimitError extends Error {
   }
 }
 
-brand(ConcurrencyLimitError, BRAND, 'ConcurrencyLimitError');
-
-/** The breaker's cap rejection, built without a stack (see `stackless`). */
-export const createLimitError = /* @__PURE__ */ stackless(
-  ConcurrencyLimitError,
-  function (message: string, limit: number, breaker: string | undefined) {
-    (this as { message: string }).message = message;
-    (this as { limit: number }).limit = limit;
-    (this as { breaker: string | undefined }).breaker = breaker;
-  },
-);
+/** The breaker's cap rejection, built without a stack (see `brand`); not pure: it also names and brands the class. */
+export const createLimitError = brand(ConcurrencyLimitError, 'ConcurrencyLimitError', 'limit');

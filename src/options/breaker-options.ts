@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import { JOIN } from '../core/fleet-link.js';
-import type { RecoveryBackoff, Rules } from '../core/rules.js';
+import type { Rules } from '../core/rules.js';
 import type { CircuitBreakerOptions, Logger } from '../core/types.js';
 import { isSnapshot } from '../snapshot/brand.js';
 import { callback, describe, fail, methods, num, refuseUnknown } from './checks.js';
@@ -51,7 +51,7 @@ const CHECKS: { readonly [K in keyof CircuitBreakerOptions]-?: Check } = {
   window: (v, o) =>
     typeof (v as { tracker?: unknown } | null)?.tracker === 'function'
       ? v
-      : fail(TypeError, o, v, 'countWindow(size) or timeWindow({ duration, buckets })'),
+      : fail(TypeError, o, v, 'countWindow(size) or timeWindow({ duration })'),
   minimumCalls: int1,
   recoveryTimeout: (v, o) => num(v, o, 0),
   backoff: callback,
@@ -63,18 +63,13 @@ const CHECKS: { readonly [K in keyof CircuitBreakerOptions]-?: Check } = {
   retryAfterHint: callback,
   timeout: (v, o) => num(v, o, 0, MAX_TIMER, 'above'),
   maxConcurrent: int1,
-  clock: (v, o) => methods(v, o, 'now wallNow?', 'an object with a now() method (and optionally wallNow())'),
+  clock: (v, o) => methods(v, o, 'now wallNow?', 'an object with a now() method'),
   logger: (v, o) => methods(v, o, 'info warn error', 'an object with info, warn and error methods'),
   initialState: (v, o) => (v === null || isSnapshot(v) ? v : fail(TypeError, o, v, 'a snapshot from parseSnapshot() or toJSON()')),
   store: (v, o) =>
     typeof (v as Record<symbol, unknown> | null)?.[JOIN] === 'function'
       ? v
-      : fail(
-          TypeError,
-          o,
-          v,
-          'a shared store: RedisStore from breakwater/redis, or sharedStore() or a SharedStore subclass from breakwater/fleet',
-        ),
+      : fail(TypeError, o, v, 'a shared store: RedisStore (breakwater/redis), sharedStore() or a SharedStore subclass'),
   syncInterval: given,
   onStoreError: given,
 };
@@ -85,67 +80,70 @@ const KNOWN = /* @__PURE__ */ Object.keys(CHECKS);
 export function resolveOptions(options: CircuitBreakerOptions | undefined): Settings {
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null) fail(TypeError, 'options', options, 'an object');
-  const o: Record<string, unknown> = {};
-  for (const key of Object.keys(options)) {
+  // The defaults, as one literal in a fixed order: every breaker's settings have one shape, with fast properties
+  // (the hot path reads them on every call). A given option overwrites its default.
+  const s: Record<string, unknown> = {
+    name: undefined,
+    failureThreshold: 5,
+    failureRateThreshold: undefined,
+    slowCallRateThreshold: undefined,
+    slowCallDuration: undefined,
+    window: undefined,
+    minimumCalls: 10,
+    recoveryTimeout: 60_000,
+    backoff: undefined,
+    halfOpenProbes: 1,
+    successThreshold: 1,
+    maxProbeWait: undefined,
+    isFailure: undefined,
+    isResultFailure: undefined,
+    retryAfterHint: undefined,
+    timeout: undefined,
+    maxConcurrent: undefined,
+    clock: systemClock,
+    logger: undefined,
+    store: undefined,
+    syncInterval: undefined,
+    onStoreError: undefined,
+  };
+  const given = options as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
     refuseUnknown(key, KNOWN, 'option');
-    const value = (options as Record<string, unknown>)[key];
-    if (value !== undefined) o[key] = CHECKS[key as keyof CircuitBreakerOptions](value, key);
+    const value = given[key];
+    if (value === undefined) continue;
+    const checked = CHECKS[key as keyof CircuitBreakerOptions](value, key);
+    // `initialState` is read once, by the constructor, from the options.
+    if (key !== 'initialState') s[key] = checked;
   }
-  const rateMode = o.failureRateThreshold !== undefined || o.slowCallRateThreshold !== undefined;
-  if (o.failureThreshold !== undefined && (rateMode || o.window !== undefined || o.minimumCalls !== undefined)) {
-    throw new TypeError(
-      'breakwater: "failureThreshold" (consecutive failures) cannot be combined with rate options (failureRateThreshold, slowCallRateThreshold, window, minimumCalls): choose one mode',
-    );
+  const rateMode = given.failureRateThreshold !== undefined || given.slowCallRateThreshold !== undefined;
+  const window = s.window as { type?: string; size?: number } | undefined;
+  if (given.failureThreshold !== undefined && (rateMode || window !== undefined || given.minimumCalls !== undefined)) {
+    throw new TypeError('breakwater: "failureThreshold" (consecutive mode) cannot be combined with rate options: choose one mode');
   }
-  if (rateMode !== (o.window !== undefined) || (o.minimumCalls !== undefined && !rateMode)) {
+  if (rateMode !== (window !== undefined) || (given.minimumCalls !== undefined && !rateMode)) {
     throw new TypeError(
       'breakwater: rate mode needs "failureRateThreshold" or "slowCallRateThreshold", and a "window": countWindow(size) or timeWindow({ duration })',
     );
   }
-  if (o.slowCallRateThreshold !== undefined && o.slowCallDuration === undefined) {
-    throw new TypeError('breakwater: "slowCallRateThreshold" needs "slowCallDuration" (what counts as slow)');
+  if (rateMode && given.slowCallRateThreshold !== undefined && s.slowCallDuration === undefined) {
+    throw new TypeError('breakwater: "slowCallRateThreshold" needs "slowCallDuration"');
   }
-  const recoveryTimeout = (o.recoveryTimeout as number | undefined) ?? 60_000;
-  const backoff = o.backoff as RecoveryBackoff | undefined;
-  const maxDelay = (backoff as { toJSON?: () => { maxDelay?: number } } | undefined)?.toJSON?.().maxDelay;
+  const recoveryTimeout = s.recoveryTimeout as number;
+  const maxDelay = (s.backoff as { toJSON?: () => { maxDelay?: number } } | undefined)?.toJSON?.().maxDelay;
   if (maxDelay !== undefined && maxDelay < recoveryTimeout)
     fail(RangeError, 'backoff.maxDelay', maxDelay, `≥ recoveryTimeout (${recoveryTimeout})`);
-  if (o.store === undefined) {
-    for (const key of ['syncInterval', 'onStoreError']) {
-      if (o[key] !== undefined) throw new TypeError(`breakwater: option "${key}" only applies with a "store"; got ${describe(o[key])}`);
+  for (const key of s.store === undefined ? ['syncInterval', 'onStoreError'] : ['initialState']) {
+    // `initialState: null` (no snapshot) is no state to conflict with the store's.
+    if (given[key] != null || (given[key] === null && s.store === undefined)) {
+      throw new TypeError(
+        `breakwater: option "${key}" ${s.store === undefined ? 'only applies' : 'does not apply'} with a "store"; got ${describe(given[key])}`,
+      );
     }
-  } else if (o.initialState != null) {
-    throw new TypeError('breakwater: option "initialState" does not apply with a "store": the shared state is the breaker\'s state');
   }
-  const timeout = o.timeout as number | undefined;
-  const window = o.window as { type?: string; size?: number } | undefined;
-  const minimumCalls = (o.minimumCalls as number | undefined) ?? 10;
-  // One literal in a fixed order: the settings object keeps fast properties (the hot path reads it on every call).
-  return {
-    name: o.name as string | undefined,
-    failureThreshold: (o.failureThreshold as number | undefined) ?? 5,
-    failureRateThreshold: o.failureRateThreshold as number | undefined,
-    slowCallRateThreshold: o.slowCallRateThreshold as number | undefined,
-    slowCallDuration: o.slowCallDuration as number | undefined,
-    window,
-    // A count window never holds more calls than its size: a larger minimum could never be reached.
-    minimumCalls: window?.type === 'count' ? Math.min(minimumCalls, window.size as number) : minimumCalls,
-    recoveryTimeout,
-    backoff,
-    halfOpenProbes: (o.halfOpenProbes as number | undefined) ?? 1,
-    successThreshold: (o.successThreshold as number | undefined) ?? 1,
-    maxProbeWait: (o.maxProbeWait as number | undefined) ?? Math.max(60_000, timeout ?? 0),
-    isFailure: o.isFailure as Settings['isFailure'],
-    isResultFailure: o.isResultFailure as Settings['isResultFailure'],
-    retryAfterHint: o.retryAfterHint as Settings['retryAfterHint'],
-    timeout,
-    maxConcurrent: o.maxConcurrent as number | undefined,
-    clock: (o.clock as Clock | undefined) ?? systemClock,
-    logger: o.logger as Logger | undefined,
-    store: o.store as object | undefined,
-    syncInterval: o.syncInterval,
-    onStoreError: o.onStoreError,
-  };
+  // A count window never holds more calls than its size: a larger minimum could never be reached.
+  if (window?.type === 'count') s.minimumCalls = Math.min(s.minimumCalls as number, window.size as number);
+  s.maxProbeWait ??= Math.max(60_000, (s.timeout as number | undefined) ?? 0);
+  return s as unknown as Settings;
 }
 
 /** Which rule opens the circuit: consecutive failures, or a rate over a window. */

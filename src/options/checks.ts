@@ -71,10 +71,9 @@ function isClass(fn: Function): boolean {
 /** A function option (a predicate, a hook), or `undefined` when not given; a class is refused with the way to test for it. */
 export function callback<F>(value: unknown, option: string): F {
   if (value !== undefined && typeof value !== 'function') fail(TypeError, option, value, 'a function');
-  if (value !== undefined && isClass(value as Function)) {
-    const name = (value as Function).name || 'MyError';
+  if (value !== undefined && isClass(value)) {
     throw new TypeError(
-      `breakwater: option "${option}" must be a function that judges the value, not a class; use (error) => error instanceof ${name}`,
+      `breakwater: option "${option}" must be a function that judges the value, not a class; use (error) => error instanceof ${value.name || 'MyError'}`,
     );
   }
   return value as F;
@@ -87,14 +86,16 @@ function closest(name: string, known: readonly string[]): string | undefined {
   const a = name.toLowerCase();
   for (const candidate of known) {
     const b = candidate.toLowerCase();
-    // One row of the edit-distance table at a time.
-    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    // One row of the edit-distance table, updated in place: `diagonal` holds the cell above-left.
+    const row = [...Array(b.length + 1).keys()];
     for (let i = 1; i <= a.length; i++) {
-      const next = [i];
+      let diagonal = i - 1;
+      row[0] = i;
       for (let j = 1; j <= b.length; j++) {
-        next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+        const above = row[j] as number;
+        row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+        diagonal = above;
       }
-      row = next;
     }
     if ((row[b.length] as number) < bestDistance) {
       bestDistance = row[b.length] as number;

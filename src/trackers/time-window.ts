@@ -38,8 +38,10 @@ export class TimeWindowTracker implements FailureTracker {
   }
 
   record(failed: boolean, slow: boolean, now: number): boolean {
-    const b = this.#advance(now);
+    // Within the head's slice (or a clock that stepped back: the newest bucket rather than an expired one).
+    if (Math.floor(now / this.#width) > this.#head) this.#expire(now);
     const counts = this.#counts;
+    const b = mod(this.#head, counts.length / STRIDE) * STRIDE;
     counts[b] = (counts[b] as number) + 1;
     this.#calls++;
     if (failed) {
@@ -53,13 +55,10 @@ export class TimeWindowTracker implements FailureTracker {
     return rateTripped(this.#rule, this.#calls, this.#failures, this.#slow);
   }
 
-  /** Moves the head to `now`'s slice, expiring the slices passed; returns the head bucket's offset in `counts`. */
-  #advance(now: number): number {
-    this.#expire(now);
-    // A clock that stepped back records into the newest bucket rather than an expired one.
-    const o = mod(this.#head, this.#counts.length / STRIDE) * STRIDE;
-    this.#counts[o + SLICE] = this.#head;
-    return o;
+  /** Makes `slice` the head, stamping its bucket (so a call within the head's slice writes no stamp). */
+  #setHead(slice: number): void {
+    this.#head = slice;
+    this.#counts[mod(slice, this.#counts.length / STRIDE) * STRIDE + SLICE] = slice;
   }
 
   /** Adds counts to the bucket at offset `o` and to the window's totals (negative counts take them out). */
@@ -102,7 +101,7 @@ export class TimeWindowTracker implements FailureTracker {
     if (slice - this.#head >= n) this.#clearAll();
     // Counted in steps, not slices: beyond 2^53 a slice + 1 is the same number, and the loop must still end.
     else for (let k = 1, steps = slice - this.#head; k <= steps; k++) this.#clear(mod(this.#head + k, n));
-    this.#head = slice;
+    this.#setHead(slice);
   }
 
   toJSON(now: number, toWall: (t: number) => number): TrackerSnapshot {
@@ -123,7 +122,7 @@ export class TimeWindowTracker implements FailureTracker {
     this.reset();
     const n = this.#counts.length / STRIDE;
     const current = Math.floor(now / this.#width);
-    this.#head = current;
+    this.#setHead(current);
     for (const [start, calls, failures, slow] of snapshot.buckets) {
       // The nearest slice: a start carried through the wall clock and back lands a hair off its boundary.
       // One in this process's future (its wall clock a little behind the writer's) counts as the newest.
