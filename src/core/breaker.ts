@@ -1,18 +1,18 @@
-import { followAbort, unfollowAbort } from '../async/abort-followers.js';
 import { Rejection, rejectSoon } from '../async/reject-soon.js';
 import { createOpenError } from '../errors/circuit-open-error.js';
 import { createLimitError } from '../errors/concurrency-limit-error.js';
-import { TimeoutError } from '../errors/timeout-error.js';
 import { Emitter } from '../events/emitter.js';
+import { type Level, transitionLog, writeLog } from '../events/log.js';
 import { BREAKER_EVENTS } from '../events/names.js';
 import { modeOf, resolveOptions, type Settings } from '../options/breaker-options.js';
 import { refuseUnknown } from '../options/checks.js';
-import { markChecked } from '../snapshot/brand.js';
-import { type CircuitSnapshot, SNAPSHOT_VERSION } from '../snapshot/snapshot.js';
+import type { CircuitSnapshot } from '../snapshot/snapshot.js';
+import { restoreSnapshot, writeSnapshot } from '../snapshot/write.js';
 import { createTracker } from '../trackers/create.js';
 import type { FailureTracker } from '../trackers/tracker.js';
 import { systemClock, turnClock } from './clock.js';
 import { type FleetHost, type FleetLink, JOIN } from './fleet-link.js';
+import { ABORTED, type Ending, RESOLVED, runGuarded, THREW, TIMED_OUT } from './guarded-call.js';
 import {
   admission,
   admitProbe,
@@ -42,13 +42,6 @@ const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', '
  * listener subscribed meanwhile, reports `duration: NaN` rather than a time measured from nothing.
  */
 const UNTIMED = Number.NaN;
-
-/** How a call ended, before the predicates judge it. */
-const RESOLVED = 0;
-const THREW = 1;
-const TIMED_OUT = 2;
-const ABORTED = 3;
-type Ending = typeof RESOLVED | typeof THREW | typeof TIMED_OUT | typeof ABORTED;
 
 /** While calls are rejected, at most one `breaker.rejected` record per this many ms, with the count since the last. */
 const REJECTED_LOG_INTERVAL = 1_000;
@@ -269,17 +262,7 @@ export class CircuitBreaker {
   toJSON(): CircuitSnapshot {
     const c = this.#refresh();
     const now = this.#s.clock.now();
-    const toWall = this.#toWall(now);
-    return markChecked({
-      version: SNAPSHOT_VERSION,
-      name: this.#s.name ?? null,
-      state: c.state,
-      reason: c.reason,
-      since: toWall(c.since),
-      openUntil: c.state === 'open' ? toWall(c.openUntil) : null,
-      opens: c.opens,
-      tracker: this.#tracker.toJSON(now, toWall),
-    });
+    return writeSnapshot(c, this.#tracker, this.#s.name, now, this.#toWall(now));
   }
 
   // ── calls ────────────────────────────────────────────────────────────────
@@ -345,7 +328,7 @@ export class CircuitBreaker {
     return value;
   }
 
-  /** A call with a timeout or a caller's signal: both abort the signal handed to `fn`. */
+  /** A call with a timeout or a caller's signal: both abort the signal handed to `fn` (see `guarded-call.ts`). */
   #runGuarded<T>(
     fn: (context: CallContext) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
@@ -355,47 +338,7 @@ export class CircuitBreaker {
     const timeout = this.#s.timeout;
     if (signal === undefined && timeout === undefined) return this.#run(fn, probe, generation);
     const start = this.#s.clock.now();
-    if (signal != null && typeof signal.addEventListener !== 'function') {
-      // Admitted already (perhaps as the probe): settled as neutral, so the slot is not held.
-      const error = new TypeError(`breakwater: the "signal" of execute() must be an AbortSignal; got ${String(signal)}`);
-      this.#settle(ABORTED, error, start, probe, generation);
-      return Promise.reject(error);
-    }
-    if (signal?.aborted) {
-      this.#settle(ABORTED, signal.reason, start, probe, generation);
-      return Promise.reject(signal.reason);
-    }
-    const controller = new AbortController();
-    return new Promise<T>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let done = false;
-      /** Ends the call once, however it ends: settles it, stops the timer and the signal's follower, and answers. */
-      const end = (ending: Ending, outcome: unknown): void => {
-        if (done) return;
-        done = true;
-        if (timer !== undefined) clearTimeout(timer);
-        if (signal != null) unfollowAbort(signal, onAbort);
-        this.#settle(ending, outcome, start, probe, generation);
-        if (ending === RESOLVED) resolve(outcome as T);
-        else {
-          if (ending === TIMED_OUT || ending === ABORTED) controller.abort(outcome);
-          reject(outcome);
-        }
-      };
-      const onAbort = () => end(ABORTED, (signal as AbortSignal).reason);
-      if (signal != null) followAbort(signal, onAbort);
-      if (timeout !== undefined) timer = setTimeout(() => end(TIMED_OUT, new TimeoutError(timeout, this.#s.name)), timeout);
-      let result: T | PromiseLike<T>;
-      try {
-        result = fn({ signal: controller.signal });
-      } catch (error) {
-        return end(THREW, error);
-      }
-      Promise.resolve(result).then(
-        (value) => end(RESOLVED, value),
-        (error: unknown) => end(THREW, error),
-      );
-    });
+    return runGuarded(fn, signal, timeout, this.#s.name, (ending, outcome) => this.#settle(ending, outcome, start, probe, generation));
   }
 
   /** The circuit refused the call. */
@@ -547,21 +490,8 @@ export class CircuitBreaker {
     if (s.logger !== undefined) {
       // Rejections not yet logged are told before the transition that ends them.
       if (this.#rejectedLog !== undefined && this.#rejectedLog.count > 0) this.#logRejected(prev.state, undefined);
-      const fields: Record<string, unknown> = {
-        from: prev.state,
-        to: next.state,
-        reason: next.reason,
-        at: new Date(at).toISOString(),
-        source,
-      };
-      if (next.state === 'open') fields.retryAfter = Math.max(0, next.openUntil - now);
-      const opens = next.state === 'open' || next.state === 'forced-open';
-      this.#log(
-        opens ? 'warn' : 'info',
-        'breaker.stateChange',
-        `Circuit${this.#tag()} ${prev.state} → ${next.state} (${next.reason})`,
-        fields,
-      );
+      const [level, message, fields] = transitionLog(this.#tag(), prev, next, at, now, source);
+      this.#log(level, 'breaker.stateChange', message, fields);
     }
     this.#emit('stateChange', { name: s.name, from: prev.state, to: next.state, reason: next.reason, at, source });
   }
@@ -580,16 +510,7 @@ export class CircuitBreaker {
 
   #restore(snapshot: CircuitSnapshot, now: number): void {
     const wall = this.#wallNow();
-    const fromWall = (t: number) => now - (wall - t);
-    this.#circuit = {
-      ...this.#circuit,
-      state: snapshot.state,
-      since: fromWall(snapshot.since),
-      reason: snapshot.reason,
-      openUntil: snapshot.openUntil === null ? 0 : fromWall(snapshot.openUntil),
-      opens: snapshot.opens,
-    };
-    if (snapshot.tracker.kind === this.#tracker.toJSON(now, fromWall).kind) this.#tracker.restore(snapshot.tracker, now, fromWall);
+    this.#circuit = restoreSnapshot(this.#circuit, this.#tracker, snapshot, now, (t) => now - (wall - t));
   }
 
   // ── fleet mode ───────────────────────────────────────────────────────────
@@ -664,17 +585,7 @@ export class CircuitBreaker {
     if (this.#events?.has(event)) this.#emit(event, { name: this.#s.name, error } as never);
   }
 
-  /**
-   * Logs a record and a message through the user's logger. Without one, `echo` sends the message to the console
-   * (with the error, or else the fields). A logger that throws must not break the breaker.
-   */
-  #log(level: 'info' | 'warn' | 'error', event: string, message: string, fields: Record<string, unknown>, echo = false): void {
-    const s = this.#s;
-    try {
-      if (s.logger !== undefined) s.logger[level]({ event, breaker: s.name, ...fields }, message);
-      else if (echo) console[level](message, 'error' in fields ? fields.error : fields);
-    } catch {
-      // A logger that throws has nowhere left to report to.
-    }
+  #log(level: Level, event: string, message: string, fields: Record<string, unknown>, echo = false): void {
+    writeLog(this.#s.logger, this.#s.name, level, event, message, fields, echo);
   }
 }
