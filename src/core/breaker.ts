@@ -2,7 +2,6 @@ import { Rejection, rejectSoon } from '../async/reject-soon.js';
 import { createOpenError } from '../errors/circuit-open-error.js';
 import { createLimitError } from '../errors/concurrency-limit-error.js';
 import { Emitter } from '../events/emitter.js';
-import { type Level, transitionLog, writeLog } from '../events/log.js';
 import { BREAKER_EVENTS } from '../events/names.js';
 import { modeOf, resolveOptions, type Settings } from '../options/breaker-options.js';
 import { refuseUnknown } from '../options/checks.js';
@@ -490,8 +489,21 @@ export class CircuitBreaker {
     if (s.logger !== undefined) {
       // Rejections not yet logged are told before the transition that ends them.
       if (this.#rejectedLog !== undefined && this.#rejectedLog.count > 0) this.#logRejected(prev.state, undefined);
-      const [level, message, fields] = transitionLog(this.#tag(), prev, next, at, now, source);
-      this.#log(level, 'breaker.stateChange', message, fields);
+      const fields: Record<string, unknown> = {
+        from: prev.state,
+        to: next.state,
+        reason: next.reason,
+        at: new Date(at).toISOString(),
+        source,
+      };
+      if (next.state === 'open') fields.retryAfter = Math.max(0, next.openUntil - now);
+      const opens = next.state === 'open' || next.state === 'forced-open';
+      this.#log(
+        opens ? 'warn' : 'info',
+        'breaker.stateChange',
+        `Circuit${this.#tag()} ${prev.state} → ${next.state} (${next.reason})`,
+        fields,
+      );
     }
     this.#emit('stateChange', { name: s.name, from: prev.state, to: next.state, reason: next.reason, at, source });
   }
@@ -585,7 +597,17 @@ export class CircuitBreaker {
     if (this.#events?.has(event)) this.#emit(event, { name: this.#s.name, error } as never);
   }
 
-  #log(level: Level, event: string, message: string, fields: Record<string, unknown>, echo = false): void {
-    writeLog(this.#s.logger, this.#s.name, level, event, message, fields, echo);
+  /**
+   * Logs a record and a message through the user's logger. Without one, `echo` sends the message to the console
+   * (with the error, or else the fields). A logger that throws must not break the breaker.
+   */
+  #log(level: 'info' | 'warn' | 'error', event: string, message: string, fields: Record<string, unknown>, echo = false): void {
+    const s = this.#s;
+    try {
+      if (s.logger !== undefined) s.logger[level]({ event, breaker: s.name, ...fields }, message);
+      else if (echo) console[level](message, 'error' in fields ? fields.error : fields);
+    } catch {
+      // A logger that throws has nowhere left to report to.
+    }
   }
 }

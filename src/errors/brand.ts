@@ -11,6 +11,7 @@
  * error's type.
  */
 export class BreakwaterError extends Error {
+  /** True for an error of this class made by any copy of breakwater loaded in the process (its ESM and CommonJS builds, say). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof`, a subclass perhaps.
     const p = this.prototype;

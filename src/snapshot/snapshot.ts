@@ -4,7 +4,7 @@ import { MAX_WINDOW_BUCKETS, MAX_WINDOW_SIZE, type TrackerSnapshot } from '../tr
 import { markChecked } from './brand.js';
 
 /** Version of the snapshot format written by `toJSON()`. */
-export const SNAPSHOT_VERSION = 1 as const;
+const SNAPSHOT_VERSION = 1 as const;
 
 /**
  * A breaker's state as JSON-safe data. Times are wall-clock ms since the epoch,
