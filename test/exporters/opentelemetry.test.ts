@@ -20,6 +20,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ATTRIBUTES, instrumentOpenTelemetry } from '../../src/exporters/opentelemetry.js';
 import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
+import { eventSource } from '../helpers/event-source.js';
 
 /**
  * Collects on demand. Gauges are read as deltas, so a series the breakers no longer observe is
@@ -121,28 +122,6 @@ function setup(reader: MetricReader = new TestReader()) {
   const point = async (name: string, attributes: Record<string, string>) =>
     (await points(name)).find((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v))?.value;
   return { meter, points, point };
-}
-
-/**
- * A stand-in breaker whose call events the test emits itself, with any duration: the breaker reports
- * `NaN` for a call it could not time.
- */
-function eventSource(name: string) {
-  const listeners = new Map<string, Set<(event: unknown) => void>>();
-  const fake = {
-    name,
-    state: 'closed',
-    on(event: string, listener: (event: unknown) => void) {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      set.add(listener);
-      return () => set.delete(listener);
-    },
-  };
-  const emit = (event: 'success' | 'failure', duration: number) => {
-    for (const listener of listeners.get(event) ?? []) listener({ name, duration });
-  };
-  return { breaker: fake as unknown as CircuitBreaker, emit };
 }
 
 const clock = { t: 0, now: () => clock.t };

@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPrometheusMetrics, instrumentPrometheus } from '../../src/exporters/prometheus.js';
 import { BreakerRegistry, CircuitBreaker } from '../../src/index.js';
+import { eventSource } from '../helpers/event-source.js';
 
 const clock = { t: 0, now: () => clock.t };
 afterEach(() => {
@@ -20,28 +21,6 @@ async function value(register: Registry, metric: string, labels: Record<string, 
 async function series(register: Registry, metric: string): Promise<Array<{ labels: Record<string, string | number>; value: number }>> {
   const found = (await register.getMetricsAsJSON()).find((m) => m.name === metric);
   return (found?.values ?? []) as Array<{ labels: Record<string, string | number>; value: number }>;
-}
-
-/**
- * A stand-in breaker whose call events the test emits itself, with any duration: the breaker reports
- * `NaN` for a call it could not time.
- */
-function eventSource(name: string) {
-  const listeners = new Map<string, Set<(event: unknown) => void>>();
-  const fake = {
-    name,
-    state: 'closed',
-    on(event: string, listener: (event: unknown) => void) {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      set.add(listener);
-      return () => set.delete(listener);
-    },
-  };
-  const emit = (event: 'success' | 'failure', duration: number) => {
-    for (const listener of listeners.get(event) ?? []) listener({ name, duration });
-  };
-  return { breaker: fake as unknown as CircuitBreaker, emit };
 }
 
 const fail = () => Promise.reject(new Error('down'));
