@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -390,5 +391,64 @@ describe('RedisStore replies and listeners', () => {
     (listeners.get('ready') as () => void)();
     await until(() => subscribes === 2);
     expect(subscribes).toBe(2);
+  });
+});
+
+describe('RedisStore re-reads when its subscriber reconnects (fake clients, no timing)', () => {
+  /** An ioredis-shaped subscriber that is up, and says so again on `ready`. */
+  function subscriber() {
+    const events = new EventEmitter();
+    return Object.assign(events, { status: 'ready', call: async () => null, subscribe: async () => 1 });
+  }
+
+  it('hands each listener the record read back, and swallows a read that fails (the breakers report store faults)', async () => {
+    const read = [1_700_000_000, 0, '5', '["closed",0,"initial",0,0,0,0,0,3]', '', 'digest', '0', 'w.1'];
+    let fails = false;
+    let calls = 0;
+    const client = {
+      call: async () => {
+        calls++;
+        return fails ? Promise.reject(new Error('down')) : read;
+      },
+    };
+    const sub = subscriber();
+    const store = new RedisStore({ client, subscriber: sub });
+    const heard: SharedRecord[] = [];
+    const stop = store.subscribe?.('api', (record) => heard.push(record)) as () => void;
+    await Promise.resolve();
+    sub.emit('ready');
+    await vi.waitFor(() => expect(heard.map((r) => r.version)).toEqual(['5']));
+    fails = true;
+    const before = calls;
+    sub.emit('ready');
+    // The failed re-read reaches nobody and rejects nothing (an unhandled rejection would fail the run).
+    await vi.waitFor(() => expect(calls).toBe(before + 1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard).toHaveLength(1);
+    fails = false;
+    sub.emit('ready');
+    await vi.waitFor(() => expect(heard.length).toBeGreaterThanOrEqual(2));
+    expect(heard.every((r) => r.version === '5')).toBe(true);
+    stop();
+  });
+
+  it('drops a subscription the server refused when no reconnection can retry it, and subscribes again for the next breaker', async () => {
+    let attempts = 0;
+    const sub = {
+      call: async () => null,
+      on: () => sub,
+      subscribe: async () => {
+        attempts++;
+        throw new Error('refused');
+      },
+    };
+    const store = new RedisStore({ client: { call: async () => null }, subscriber: sub });
+    const stop = store.subscribe?.('a', () => {}) as () => void;
+    await vi.waitFor(() => expect(attempts).toBe(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    const stopB = store.subscribe?.('b', () => {}) as () => void;
+    await vi.waitFor(() => expect(attempts).toBe(2));
+    stop();
+    stopB();
   });
 });
