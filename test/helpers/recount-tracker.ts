@@ -1,5 +1,4 @@
 import type { FailureTracker, RateRule, TrackerSnapshot, TrackerStats } from '../../src/trackers/tracker.js';
-import { makeStats, rateTripped } from '../../src/trackers/tracker.js';
 
 type Entry = { t: number; failed: boolean; slow: boolean };
 
@@ -7,6 +6,21 @@ export type RecountWindow =
   | { type: 'consecutive'; threshold: number }
   | { type: 'count'; size: number; rule: RateRule }
   | { type: 'time'; duration: number; buckets: number; rule: RateRule };
+
+/**
+ * The documented rate rule, written again here so that the trackers' own is checked, not reused:
+ * at least `minimumCalls` calls in the window, and a failure rate (or slow-call rate) at or above its threshold.
+ */
+function tripped(rule: RateRule, held: Entry[]): boolean {
+  const calls = held.length;
+  if (calls === 0 || calls < rule.minimumCalls) return false;
+  const failureRate = held.filter((e) => e.failed).length / calls;
+  const slowRate = held.filter((e) => e.slow).length / calls;
+  return (
+    (rule.failureRateThreshold !== undefined && failureRate >= rule.failureRateThreshold) ||
+    (rule.slowCallRateThreshold !== undefined && slowRate >= rule.slowCallRateThreshold)
+  );
+}
 
 /**
  * The obvious, slow tracker: keeps every outcome and recounts the window from scratch.
@@ -34,7 +48,7 @@ export class RecountTracker implements FailureTracker {
     const w = this.window;
     const held = this.inWindow(now);
     if (w.type === 'consecutive') return held.length >= w.threshold;
-    return rateTripped(w.rule, held.length, held.filter((e) => e.failed).length, held.filter((e) => e.slow).length);
+    return tripped(w.rule, held);
   }
 
   reset(): void {
@@ -44,7 +58,15 @@ export class RecountTracker implements FailureTracker {
   stats(now: number): TrackerStats {
     const held = this.inWindow(now);
     const slow = this.window.type === 'consecutive' ? 0 : held.filter((e) => e.slow).length;
-    return makeStats(held.length, held.filter((e) => e.failed).length, slow);
+    const calls = held.length;
+    const failures = held.filter((e) => e.failed).length;
+    return {
+      calls,
+      failures,
+      slowCalls: slow,
+      failureRate: calls === 0 ? 0 : failures / calls,
+      slowCallRate: calls === 0 ? 0 : slow / calls,
+    };
   }
 
   toJSON(): TrackerSnapshot {
