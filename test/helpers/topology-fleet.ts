@@ -172,7 +172,10 @@ export const firstTo = (i: Instance, to: string, after: number) => i.states.find
 
 /** What the fleet did in one round of an upstream outage, after the event under test. */
 export interface OutageRound {
-  /** Upstream calls sent from the moment the upstream failed until every instance knew the circuit was open. */
+  /**
+   * Upstream calls that failed from the moment the upstream failed until every instance knew the circuit was open
+   * (calls already in flight when it failed included).
+   */
   readonly callsBeforeStop: number;
   /** ms from the upstream failing to every instance open. */
   readonly stopMs: number;
@@ -189,11 +192,14 @@ export interface OutageRound {
  * `which`: the instances whose loops run (all of them must see each state).
  */
 export async function outageRound(which: readonly Instance[], upstream: Upstream, recovery: number, probes = 2): Promise<OutageRound> {
+  const failures = () => which.reduce((n, i) => n + i.stats.failed, 0);
+  const failedBefore = failures();
   upstream.mode = 'fail';
   const failed = Date.now();
   await untilOrThrow(() => which.every((i) => firstTo(i, 'open', failed) !== undefined), 15_000);
   const stopped = Math.max(...which.map((i) => firstTo(i, 'open', failed)?.at as number)) + 1;
-  const callsBeforeStop = upstream.hits.filter((t) => t >= failed && t < stopped).length;
+  // Callers whose upstream call failed: once every instance knew, only probes go out, and a probe's failure reopens.
+  const callsBeforeStop = failures() - failedBefore;
   const since = () => upstream.hits.filter((t) => t >= stopped).sort((a, b) => a - b);
   await untilOrThrow(() => since().length >= probes, (probes + 4) * recovery);
   const seen = since().slice(0, probes);
