@@ -98,7 +98,10 @@ describe.skipIf(!redisAvailable())('a Sentinel failover that loses an acknowledg
     const looping = all.slice(0, 5);
     f.go(looping);
     // The idle instance learns only when called: call it until it shows `state`.
-    const idleShows = (state: string) => async () => (await f.call(idle), idle.breaker.state === state);
+    const idleShows = (state: string) => async () => {
+      await f.call(idle);
+      return idle.breaker.state === state;
+    };
     const everyoneShows = async (state: string, ms: number) => {
       const t = await when(() => looping.every((i) => i.breaker.state === state), ms);
       await when(idleShows(state), ms);
