@@ -4,6 +4,7 @@
 // stops, probes and closes as one.
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
+import { createSentinel } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstream, type Upstream } from '../../helpers/fleet.js';
 import { sleep } from '../../helpers/real-time.js';
@@ -11,7 +12,7 @@ import { MASTER_NAME, type SentinelGroup, startSentinelGroup } from '../../helpe
 import { redisAvailable } from '../../helpers/redis-server.js';
 import { type Connections, type LocalFleet, NAME, outageRound, startLocalFleet, storedState, when } from '../../helpers/topology-fleet.js';
 
-const N = 5;
+const N = 6;
 const THRESHOLD = 3;
 const RECOVERY = 1_000;
 const SYNC = 100;
@@ -25,8 +26,19 @@ const KEY = `{${PREFIX}:${NAME}}`;
 /** Bounds a wait for a connection: a client that never connects fails the test, it does not hang it. */
 const ready = (c: Redis) => Promise.race([once(c, 'ready'), sleep(15_000).then(() => Promise.reject(new Error('no connection')))]);
 
-/** One instance's ioredis connections in Sentinel mode, as docs/fleet.md shows them. */
-async function sentinelConnections(group: SentinelGroup, withSubscriber: boolean): Promise<Connections> {
+const bounded = <T>(p: Promise<T>): Promise<T> => Promise.race([p, sleep(15_000).then(() => Promise.reject(new Error('no connection')))]);
+
+/** One instance's connections through the Sentinels, as docs/fleet.md shows them: ioredis, or node-redis. */
+async function sentinelConnections(group: SentinelGroup, withSubscriber: boolean, kind: 'ioredis' | 'node-redis'): Promise<Connections> {
+  if (kind === 'node-redis') {
+    const client = createSentinel({ name: MASTER_NAME, sentinelRootNodes: group.sentinels.map(({ host, port }) => ({ host, port })) });
+    client.on('error', () => {});
+    await bounded(client.connect());
+    const subscriber = withSubscriber ? client.duplicate() : undefined;
+    subscriber?.on('error', () => {});
+    if (subscriber) await bounded(subscriber.connect());
+    return { client, ...(subscriber ? { subscriber } : {}), close: async () => void [client, subscriber].map((c) => c?.destroy()) };
+  }
   const client = new Redis({ sentinels: [...group.sentinels], name: MASTER_NAME, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   const subscriber = withSubscriber ? client.duplicate() : undefined;
   client.on('error', () => {});
@@ -57,8 +69,8 @@ describe.skipIf(!redisAvailable())('a fleet through Redis Sentinel: the primary 
   it('keeps every call flowing, converges every instance and stays one breaker', async () => {
     const g = group as SentinelGroup;
     const up = upstream as Upstream;
-    // The last instance has no subscriber: it re-reads once per syncInterval instead.
-    fleet = await startLocalFleet(N, (i) => sentinelConnections(g, i < N - 1), {
+    // ioredis when even, node-redis when odd; the last two have no subscriber: they re-read once per syncInterval.
+    fleet = await startLocalFleet(N, (i) => sentinelConnections(g, i < N - 2, i % 2 === 0 ? 'ioredis' : 'node-redis'), {
       upstream: up,
       threshold: THRESHOLD,
       recovery: RECOVERY,
