@@ -223,3 +223,23 @@ export async function when(check: () => boolean | Promise<boolean>, ms: number):
   if (!(await until(check, ms))) throw new Error(`condition not met within ${ms} ms`);
   return Date.now();
 }
+
+/**
+ * Applies a manual control on `by` until every instance in `which` shows `state`, and returns when they all did. A
+ * control made during a store fault stays local, and the shared state replaces it when the store answers: on a busy
+ * machine a store call may time out, so the control is made again every few seconds until the fleet shows it.
+ */
+export async function controlled(
+  by: Instance,
+  op: 'forceOpen' | 'disable' | 'close',
+  which: readonly Instance[],
+  state: string,
+  ms = 30_000,
+): Promise<number> {
+  const end = Date.now() + ms;
+  for (;;) {
+    by.breaker[op]();
+    if (await until(() => which.every((i) => i.breaker.state === state), 5_000)) return Date.now();
+    if (Date.now() > end) throw new Error(`${op}() did not reach every instance within ${ms} ms`);
+  }
+}

@@ -10,7 +10,17 @@ import { startUpstream, type Upstream } from '../../helpers/fleet.js';
 import { sleep } from '../../helpers/real-time.js';
 import { MASTER_NAME, type SentinelGroup, startSentinelGroup } from '../../helpers/redis-sentinel.js';
 import { redisAvailable } from '../../helpers/redis-server.js';
-import { type Connections, type LocalFleet, NAME, outageRound, startLocalFleet, storedState, when } from '../../helpers/topology-fleet.js';
+import {
+  type Connections,
+  controlled,
+  type Instance,
+  type LocalFleet,
+  NAME,
+  outageRound,
+  startLocalFleet,
+  storedState,
+  when,
+} from '../../helpers/topology-fleet.js';
 
 const N = 6;
 const THRESHOLD = 3;
@@ -84,10 +94,8 @@ describe.skipIf(!redisAvailable())('a fleet through Redis Sentinel: the primary 
     const stored = async () => storedState(await admin?.hget(KEY, 'c').catch(() => undefined));
     fleet.go();
     // A record on the primary (and on its replica) before the failover: a control, undone.
-    all[0]?.breaker.forceOpen();
-    await when(() => all.every((i) => i.breaker.state === 'forced-open'), 10_000);
-    all[0]?.breaker.close();
-    await when(() => all.every((i) => i.breaker.state === 'closed'), 10_000);
+    await controlled(all[0] as Instance, 'forceOpen', all, 'forced-open');
+    await controlled(all[0] as Instance, 'close', all, 'closed');
 
     const killed = Date.now();
     g.kill(g.primary);

@@ -10,7 +10,9 @@ import { sleep } from '../../helpers/real-time.js';
 import { type RedisServer, redisAvailable, startRedis } from '../../helpers/redis-server.js';
 import {
   type Connections,
+  controlled,
   firstTo,
+  type Instance,
   type LocalFleet,
   NAME,
   outageRound,
@@ -93,10 +95,8 @@ describe.skipIf(!redisAvailable())('a fleet while Redis is SIGSTOPped', () => {
     admin = new Redis({ port: s.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
     admin.on('error', () => {});
     fleet.go();
-    all[0]?.breaker.forceOpen();
-    await when(() => all.every((i) => i.breaker.state === 'forced-open'), 10_000);
-    all[0]?.breaker.close();
-    await when(() => all.every((i) => i.breaker.state === 'closed'), 10_000);
+    await controlled(all[0] as Instance, 'forceOpen', all, 'forced-open');
+    await controlled(all[0] as Instance, 'close', all, 'closed');
 
     // Redis stops answering, and the upstream fails: each instance falls back and opens on its own.
     const stopped = Date.now();
