@@ -179,8 +179,14 @@ describe.skipIf(!redisAvailable())('a fleet through a Redis Cluster of 3 masters
     const first = await when(async () => (await keyMaster()) > 0, 10_000).then(keyMaster);
 
     // 1. CLUSTER FAILOVER on the replica of the key's master.
-    const [{ replicas } = { replicas: [] }] = await owners();
-    const promoted = replicas[0] as number;
+    // Its replica, once every live node lists one (a node on a busy machine may briefly flag a replica as failing).
+    let promoted = 0;
+    await when(async () => {
+      const seen = await owners();
+      const replica = seen[0]?.replicas[0] ?? 0;
+      promoted = seen.length > 0 && seen.every((o) => o.master === first && o.replicas.includes(replica)) ? replica : 0;
+      return promoted > 0;
+    }, 20_000);
     let start = Date.now();
     await ask(promoted, 'CLUSTER', 'FAILOVER');
     let over = await when(async () => (await keyMaster()) === promoted, 20_000);
