@@ -8,7 +8,7 @@ import type { Circuit } from '../core/rules.js';
 import type { Settings } from '../options/breaker-options.js';
 import type { FailureTracker } from '../trackers/tracker.js';
 import { decodeCircuit, decodeTracker, encodeCircuit } from './codec.js';
-import type { SharedRecord } from './contract.js';
+import type { RecordIdentity, SharedRecord } from './contract.js';
 import type { StoreLink } from './store-link.js';
 
 /**
@@ -20,9 +20,9 @@ const MAX_ATTEMPTS = 32;
 /** Too many instances wrote at once: the step gave up (the caller is rejected fast, or the batch waits). */
 export class ContentionError extends Error {}
 
-/** A compare-and-set this instance sent: the version it replaced, and the writer tag that marks it in the record. */
+/** A compare-and-set this instance sent: the record it replaced, and the writer tag that marks it in the record. */
 export interface Attempt {
-  readonly expected: string;
+  readonly expected: RecordIdentity;
   readonly writer: string;
 }
 
@@ -97,7 +97,9 @@ export async function compareAndSet<T>(w: Writer, compute: Compute<T>, onAttempt
     if (attempt >= MAX_ATTEMPTS) throw new ContentionError();
     const writer = link.nextWriter();
     const write = { circuit: encodeCircuit(step.next), tracker, settings: w.digest, writer, at: now, ttl: ttl(step.next, now, w.s) };
-    const expected = rec.version;
+    // The record replaced, by its identity: the same version by another writer is another record (a lost write's
+    // number reused after a failover), and the write computed from this one must not replace it.
+    const expected = { version: rec.version, writer: rec.writer };
     onAttempt?.({ expected, writer });
     sent = w.taken();
     const result = await link.guard(() => link.store.compareAndSet(link.name, expected, write));

@@ -26,6 +26,18 @@ export interface SharedRecord {
   readonly writer: string;
 }
 
+/**
+ * Which record a write replaces: its version and its writer tag (`''` and `''`: no record). A `SharedRecord` is one.
+ * The version alone does not tell two records apart: after a failover that lost a write, the store may number another
+ * write with the version of the lost one.
+ */
+export interface RecordIdentity {
+  /** The record's version (`''`: no record). */
+  readonly version: string;
+  /** The writer tag of the write that made the record (`''` when absent). */
+  readonly writer: string;
+}
+
 /** What an instance writes. */
 export interface SharedWrite {
   readonly circuit: string;
@@ -64,10 +76,12 @@ export interface BreakerStore {
   /** Reads the record of breaker `name` and the store's clock, atomically. */
   read(name: string): Promise<SharedRecord>;
   /**
-   * Writes `next` only if the record's version is still `expected` (`''`: the record must not exist)
-   * and the store's clock is not behind `next.at`; bumps the version and notifies subscribers.
+   * Writes `next` only if the record is still `expected`, its version **and** its writer tag (`version: ''`: the
+   * record must not exist), and the store's clock is not behind `next.at`; bumps the version and notifies subscribers.
+   * Compare both: a record whose version matches but whose writer differs is another write, made after a failover
+   * lost the one the instance saw; the write must be refused (with that record) so that it is computed from it.
    */
-  compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult>;
+  compareAndSet(name: string, expected: RecordIdentity, next: SharedWrite): Promise<CompareAndSetResult>;
   /** Calls `listener` with every record written for `name` by any instance. Returns the unsubscribe function. */
   subscribe?(name: string, listener: (record: SharedRecord) => void): () => void;
 }

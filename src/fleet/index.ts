@@ -4,5 +4,5 @@
  * `breakwater/redis` is built on it.
  * @packageDocumentation
  */
-export type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from './contract.js';
+export type { BreakerStore, CompareAndSetResult, RecordIdentity, SharedRecord, SharedWrite } from './contract.js';
 export { SharedStore, sharedStore } from './shared-store.js';

@@ -14,7 +14,7 @@ import { unref } from './store-link.js';
  * outcome once the store answers again: `always` (the outcome never left this instance), `if-landed` (a slot
  * request that got no answer: it holds a slot only if it landed), `unless-landed` (an outcome whose write got no
  * answer: written again only if it certainly did not land). Whether a write landed is read from the record:
- * still at the version it expected (it did not), or last written by that very write (it did); anything else is
+ * still the record it expected, same version and writer (it did not), or last written by that very write (it did); anything else is
  * unknown, and `maxProbeWait` bounds the trial.
  */
 export interface Orphan {
@@ -76,7 +76,7 @@ export class ProbeSlots {
     const items: Settled[] = [];
     for (const o of live) {
       const landed = o.attempt !== undefined && rec.writer === o.attempt.writer;
-      const notLanded = o.attempt !== undefined && rec.version === o.attempt.expected;
+      const notLanded = o.attempt !== undefined && rec.version === o.attempt.expected.version && rec.writer === o.attempt.expected.writer;
       if (o.rule === 'always' || (o.rule === 'if-landed' && landed) || (o.rule === 'unless-landed' && notLanded)) items.push(o.outcome);
     }
     return items;

@@ -4,7 +4,7 @@
  */
 import { CHECK_FLEET, type FleetHost, type FleetLink, JOIN } from '../core/fleet-link.js';
 import type { Settings } from '../options/breaker-options.js';
-import type { BreakerStore, CompareAndSetResult, SharedRecord, SharedWrite } from './contract.js';
+import type { BreakerStore, CompareAndSetResult, RecordIdentity, SharedRecord, SharedWrite } from './contract.js';
 import { checkFleetOptions, FleetSync } from './engine.js';
 
 /**
@@ -29,8 +29,11 @@ export abstract class SharedStore implements BreakerStore {
   // `timeout` and `subscribe` are optional (see `BreakerStore`): a subclass adds them as a field or a method.
   /** Reads the record of breaker `name` and the store's clock, atomically. */
   abstract read(name: string): Promise<SharedRecord>;
-  /** Writes `next` only if the record's version is still `expected` and the store's clock is not behind `next.at`. */
-  abstract compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult>;
+  /**
+   * Writes `next` only if the record is still `expected` (its version and its writer tag) and the store's clock is not
+   * behind `next.at`.
+   */
+  abstract compareAndSet(name: string, expected: RecordIdentity, next: SharedWrite): Promise<CompareAndSetResult>;
 
   static {
     // The breaker finds the engine under keys from the global symbol registry, not in the public type: what the
@@ -65,7 +68,7 @@ class WrappedStore extends SharedStore {
     return this.#operations.read(name);
   }
 
-  compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult> {
+  compareAndSet(name: string, expected: RecordIdentity, next: SharedWrite): Promise<CompareAndSetResult> {
     return this.#operations.compareAndSet(name, expected, next);
   }
 }

@@ -1,8 +1,9 @@
 /**
  * One small surface over the two Redis clients we support, told apart by shape:
- * ioredis, its `Redis` or its `Cluster` (`call(command, ...args)`, `subscribe(channel)` + `'message'` events), and
- * node-redis (`subscribe(channel, listener)`): a client (`sendCommand(args)`) or a cluster
- * (`sendCommand(firstKey, isReadonly, args)`, which routes the command by `firstKey`).
+ * ioredis, its `Redis` (also in Sentinel mode) or its `Cluster` (`call(command, ...args)`, `subscribe(channel)` +
+ * `'message'` events), and node-redis (`subscribe(channel, listener)`): a client (`sendCommand(args)`), a cluster
+ * (`sendCommand(firstKey, isReadonly, args)`, which routes the command by `firstKey`) or a Sentinel client
+ * (`sendCommand(isReadonly, args)`, sent to the primary the Sentinels name).
  */
 
 /** The shape of an ioredis client (`Redis` or `Cluster`) that we use. */
@@ -25,8 +26,16 @@ export interface NodeRedisClusterLike {
   nodeClient(node: never): Promise<unknown>;
 }
 
-/** An ioredis client or cluster, or a node-redis client or cluster. */
-export type RedisClientLike = IoRedisLike | NodeRedisLike | NodeRedisClusterLike;
+/** The shape of a node-redis Sentinel client (`createSentinel`) that we use. */
+export interface NodeRedisSentinelLike {
+  /** Sends one command (`[name, ...args]`), to the primary unless `isReadonly`; resolves with the reply. */
+  sendCommand(isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  /** The primary the Sentinels name: only a Sentinel client has it, which tells it apart from a client. */
+  getMasterNode(): unknown;
+}
+
+/** An ioredis client or cluster, or a node-redis client, cluster or Sentinel client. */
+export type RedisClientLike = IoRedisLike | NodeRedisLike | NodeRedisClusterLike | NodeRedisSentinelLike;
 
 /** An ioredis connection (`Redis` or `Cluster`) used for subscriptions. */
 export interface IoRedisSubscriberLike {
@@ -80,6 +89,10 @@ function isNodeRedisCluster(client: unknown): client is NodeRedisClusterLike {
   return isNodeRedis(client) && typeof (client as { nodeClient?: unknown }).nodeClient === 'function';
 }
 
+function isNodeRedisSentinel(client: unknown): client is NodeRedisSentinelLike {
+  return isNodeRedis(client) && typeof (client as { getMasterNode?: unknown }).getMasterNode === 'function';
+}
+
 /** The script function of `client`; a `TypeError` naming `option` for anything else. */
 export function commandsOf(client: unknown, option: string): Send {
   // ioredis puts its key prefix in front of a script's keys itself.
@@ -90,6 +103,9 @@ export function commandsOf(client: unknown, option: string): Send {
     // Not read-only: a replica may lag behind the master's last write.
     return (command, script, key, args) => client.sendCommand(prefix + key, false, [command, script, '1', prefix + key, ...args]);
   }
+  // Not read-only: a replica may lag behind the primary's last write. A Sentinel client keeps its options to itself,
+  // so no key prefix can be read from it.
+  if (isNodeRedisSentinel(client)) return (command, script, key, args) => client.sendCommand(false, [command, script, '1', key, ...args]);
   if (isNodeRedis(client)) {
     const prefix = keyPrefixOf(client);
     return (command, script, key, args) => client.sendCommand([command, script, '1', prefix + key, ...args]);
@@ -138,8 +154,10 @@ const reconnectHubs = new WeakMap<object, Set<() => void>>();
 
 /**
  * The handlers told of a connection's reconnections, behind one `ready` listener per connection (both clients
- * emit `ready` on every connection). `connectedNow`: whether the connection is up already; if not, its first
- * `ready` is its first connection, not a reconnection. `undefined` for a client without events.
+ * emit `ready` on every connection), and one `topology-change` listener (a node-redis Sentinel client moves its
+ * subscriptions to a new primary without a new `ready`: `MASTER_CHANGE`). `connectedNow`: whether the connection
+ * is up already; if not, its first `ready` is its first connection, not a reconnection. `undefined` for a client
+ * without events.
  */
 function reconnectsOf(client: object, connectedNow: boolean): Set<() => void> | undefined {
   let hub = reconnectHubs.get(client);
@@ -151,6 +169,9 @@ function reconnectsOf(client: object, connectedNow: boolean): Set<() => void> | 
     events.on('ready', () => {
       if (connected) for (const reconnect of handlers) reconnect();
       connected = true;
+    });
+    events.on('topology-change', (change: { type?: unknown } | undefined) => {
+      if (connected && change?.type === 'MASTER_CHANGE') for (const reconnect of handlers) reconnect();
     });
     reconnectHubs.set(client, handlers);
     hub = handlers;

@@ -11,6 +11,7 @@ export type {
   IoRedisSubscriberLike,
   NodeRedisClusterLike,
   NodeRedisLike,
+  NodeRedisSentinelLike,
   NodeRedisSubscriberLike,
   RedisClientLike,
   RedisSubscriberLike,

@@ -44,8 +44,9 @@ return {t[1], t[2], h[1], h[2] or '', h[3] or '', h[4] or '', h[5] or '', h[6] o
 
 /**
  * KEYS[1]: the breaker's hash. ARGV: expected version ('' = absent), at, circuit, tracker, settings,
- * ttl in ms ('0' = no expiry), channel ('' = no message), writer. Writes only if the version matches and
- * the server's clock is not behind `at`; a new record's version starts from the server's clock in
+ * ttl in ms ('0' = no expiry), channel ('' = no message), writer, expected writer. Writes only if the record is the
+ * one expected, its version and its writer (after a failover that lost a write, another write may hold the same
+ * version), and the server's clock is not behind `at`; a new record's version starts from the server's clock in
  * microseconds, so a record that expired and came back never reuses a version. Returns
  * `['1', seconds, microseconds, version]`, or `['0', seconds, microseconds, version, circuit, tracker,
  * settings, at, writer]` with the record that won.
@@ -62,7 +63,7 @@ local t = redis.call('TIME')
 local h = redis.call('HMGET', key, 'v', 'c', 't', 's', 'w', 'i')
 local cur = version(h[1])
 if cur == '' then h = {} end
-if cur ~= ARGV[1] or at > tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 then
+if cur ~= ARGV[1] or (cur ~= '' and (h[6] or '') ~= ARGV[9]) or at > tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 then
   return {'0', t[1], t[2], cur, h[2] or '', h[3] or '', h[4] or '', h[5] or '', h[6] or ''}
 end
 local v
@@ -81,5 +82,5 @@ if ARGV[7] ~= '' then
 end
 return {'1', t[1], t[2], v}
 `,
-  sha: 'ec8ef0275ef254b8c6460e5d95e3456d3751f713',
+  sha: 'aa78aa1df19d3d4a8c4b73c3fddd9a926294281a',
 };

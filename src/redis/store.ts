@@ -1,4 +1,4 @@
-import { type CompareAndSetResult, type SharedRecord, SharedStore, type SharedWrite } from 'breakwater/fleet';
+import { type CompareAndSetResult, type RecordIdentity, type SharedRecord, SharedStore, type SharedWrite } from 'breakwater/fleet';
 import { fail, num } from '../options/checks.js';
 import {
   commandsOf,
@@ -124,9 +124,9 @@ export class RedisStore extends SharedStore {
     return recordOf(toMs(r[0], r[1]), r.slice(2));
   }
 
-  async compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult> {
+  async compareAndSet(name: string, expected: RecordIdentity, next: SharedWrite): Promise<CompareAndSetResult> {
     const args = [
-      expected,
+      expected.version,
       String(next.at),
       next.circuit,
       next.tracker,
@@ -135,6 +135,7 @@ export class RedisStore extends SharedStore {
       // Always published: other instances may hold subscribers even if this one does not.
       this.#channel,
       next.writer,
+      expected.writer,
     ];
     const r = (await this.#eval(COMPARE_AND_SET, this.key(name), args)) as unknown[];
     const now = toMs(r[1], r[2]);

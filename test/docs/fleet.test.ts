@@ -1,6 +1,6 @@
 // docs/fleet.md and README fleet blocks, stood up with the in-memory store of the tests (no Redis).
 import { describe, expect, it, vi } from 'vitest';
-import type { CompareAndSetResult, SharedRecord, SharedWrite } from '../../src/fleet/contract.js';
+import type { CompareAndSetResult, RecordIdentity, SharedRecord, SharedWrite } from '../../src/fleet/contract.js';
 import { SharedStore, sharedStore } from '../../src/fleet/index.js';
 import { CircuitBreaker, CircuitOpenError } from '../../src/index.js';
 import { MemoryStore } from '../helpers/memory-store.js';
@@ -93,9 +93,10 @@ describe('fleet.md "Stores of your own" (fleet.md:306-320)', () => {
         const r = rows.get(name);
         return r ? { ...r, now: Date.now() } : { version: '', now: Date.now(), circuit: '', tracker: '', settings: '', at: 0, writer: '' };
       }
-      async compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult> {
+      async compareAndSet(name: string, expected: RecordIdentity, next: SharedWrite): Promise<CompareAndSetResult> {
         const cur = await this.read(name);
-        if (cur.version !== expected || next.at > cur.now) return { ok: false, current: cur };
+        const same = cur.version === expected.version && (cur.version === '' || cur.writer === expected.writer);
+        if (!same || next.at > cur.now) return { ok: false, current: cur };
         const version = String(++v);
         rows.set(name, { ...next, version });
         return { ok: true, version, now: Date.now() };

@@ -243,7 +243,7 @@ describe('a store of your own with long versions', () => {
         return { ...r, version: outer(r.version) };
       },
       compareAndSet: async (name, expected, next) => {
-        const r = await inner.compareAndSet(name, inward(expected), next);
+        const r = await inner.compareAndSet(name, { ...expected, version: inward(expected.version) }, next);
         return r.ok ? { ...r, version: outer(r.version) } : { ok: false, current: { ...r.current, version: outer(r.current.version) } };
       },
     });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { RecordIdentity } from '../../src/fleet/contract.js';
 import { sharedStore } from '../../src/fleet/index.js';
 import {
   CircuitBreaker,
@@ -551,10 +552,10 @@ describe('store faults never reach the caller', () => {
     let conflicts = 40;
     const contended = {
       read: store.read.bind(store),
-      async compareAndSet(name: string, expected: string, next: Parameters<MemoryStore['compareAndSet']>[2]) {
+      async compareAndSet(name: string, expected: RecordIdentity, next: Parameters<MemoryStore['compareAndSet']>[2]) {
         if (conflicts-- > 0) {
           // Someone else wins every time.
-          await store.compareAndSet(name, (await store.read(name)).version, { ...next, writer: 'other', tracker: '' });
+          await store.compareAndSet(name, await store.read(name), { ...next, writer: 'other', tracker: '' });
         }
         return store.compareAndSet(name, expected, next);
       },
@@ -786,12 +787,12 @@ describe('under heavy write contention', () => {
     const state = { conflicts: 0 };
     const wrapped = {
       read: store.read.bind(store),
-      async compareAndSet(name: string, expected: string, next: Parameters<MemoryStore['compareAndSet']>[2]) {
+      async compareAndSet(name: string, expected: RecordIdentity, next: Parameters<MemoryStore['compareAndSet']>[2]) {
         if (state.conflicts-- > 0) {
           // Another instance rewrites the record as it is: only the version moves.
           const cur = await store.read(name);
           const circuit = cur.circuit === '' ? next.circuit : cur.circuit;
-          await store.compareAndSet(name, cur.version, { ...cur, circuit, ttl: 1_000, writer: 'other' });
+          await store.compareAndSet(name, cur, { ...cur, circuit, ttl: 1_000, writer: 'other' });
         }
         return store.compareAndSet(name, expected, next);
       },

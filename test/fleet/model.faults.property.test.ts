@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FleetHost, type FleetLink, JOIN } from '../../src/core/fleet-link.js';
 import { advanceAll as advanceAllRules, type Circuit, FAILURE, type Outcome } from '../../src/core/rules.js';
 import { decodeCircuit } from '../../src/fleet/codec.js';
-import type { CompareAndSetResult, SharedWrite } from '../../src/fleet/contract.js';
+import type { CompareAndSetResult, RecordIdentity, SharedWrite } from '../../src/fleet/contract.js';
 import { SharedStore } from '../../src/fleet/shared-store.js';
 import { CircuitBreaker, countWindow } from '../../src/index.js';
 import { resolveOptions, type Settings } from '../../src/options/breaker-options.js';
@@ -79,7 +79,7 @@ class TapStore extends RecordingStore {
     };
     return link;
   }
-  override async compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult> {
+  override async compareAndSet(name: string, expected: RecordIdentity, next: SharedWrite): Promise<CompareAndSetResult> {
     const before = this.backend.rows.get(name);
     const prev = before === undefined ? undefined : { circuit: before.circuit, tracker: before.tracker, version: before.version };
     const result = await super.compareAndSet(name, expected, next);

@@ -77,14 +77,18 @@ describe('fleet mode against the single-breaker model', () => {
           // A record some generations on, closed, already in the store (written before any instance starts).
           const seeded = seedGeneration === 0 ? undefined : { ...initialCircuit(OFFSET), generation: seedGeneration };
           if (seeded !== undefined) {
-            const r = await store.compareAndSet('p', '', {
-              circuit: encodeCircuit(seeded),
-              tracker: '',
-              settings: '',
-              writer: 'seed.1',
-              at: OFFSET,
-              ttl: 0,
-            });
+            const r = await store.compareAndSet(
+              'p',
+              { version: '', writer: '' },
+              {
+                circuit: encodeCircuit(seeded),
+                tracker: '',
+                settings: '',
+                writer: 'seed.1',
+                at: OFFSET,
+                ttl: 0,
+              },
+            );
             expect(r.ok).toBe(true);
           }
           const problems: string[] = [];

@@ -1,7 +1,7 @@
 // An in-memory BreakerStore for unit and property tests: the same contract as RedisStore,
 // with a clock the test controls, call counts, and faults on demand.
 
-import type { CompareAndSetResult, SharedRecord, SharedWrite, StoreOperations } from '../../src/fleet/contract.js';
+import type { CompareAndSetResult, RecordIdentity, SharedRecord, SharedWrite, StoreOperations } from '../../src/fleet/contract.js';
 import { SharedStore } from '../../src/fleet/index.js';
 
 interface Row {
@@ -99,10 +99,11 @@ export class MemoryStore extends SharedStore {
     return this.#record(name);
   }
 
-  async compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult> {
+  async compareAndSet(name: string, expected: RecordIdentity, next: SharedWrite): Promise<CompareAndSetResult> {
     await this.#enter('cas');
     const current = this.#record(name);
-    if (current.version !== expected || next.at > current.now) return { ok: false, current };
+    const same = current.version === expected.version && (current.version === '' || current.writer === expected.writer);
+    if (!same || next.at > current.now) return { ok: false, current };
     const version = String(++this.backend.version);
     const row: Row = { version, circuit: next.circuit, tracker: next.tracker, settings: next.settings, at: next.at, writer: next.writer };
     this.backend.rows.set(name, row);

@@ -2,7 +2,7 @@
 // when it landed, the circuit written (decoded) and the answer. Tests judge the engine by what reached the store.
 import type { Circuit } from '../../src/core/rules.js';
 import { decodeCircuit } from '../../src/fleet/codec.js';
-import type { CompareAndSetResult, SharedWrite } from '../../src/fleet/contract.js';
+import type { CompareAndSetResult, RecordIdentity, SharedWrite } from '../../src/fleet/contract.js';
 import { MemoryBackend, MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 
 /** The stored record a write replaced (`undefined`: there was none). */
@@ -56,11 +56,11 @@ export class RecordingStore extends MemoryStore {
     return new RecordingStore(options, backend, log, index);
   }
 
-  override async compareAndSet(name: string, expected: string, next: SharedWrite): Promise<CompareAndSetResult> {
+  override async compareAndSet(name: string, expected: RecordIdentity, next: SharedWrite): Promise<CompareAndSetResult> {
     const entry: SentWrite = {
       from: this.index,
       stamp: this.log.stamp(),
-      expected,
+      expected: expected.version,
       write: next,
       circuit: decodeCircuit(next.circuit),
       landed: false,
@@ -76,7 +76,8 @@ export class RecordingStore extends MemoryStore {
       const result = await super.compareAndSet(name, expected, next);
       entry.answer = result;
       // A write expecting no record replaced none, whatever was read before (a lost key).
-      if (result.ok) Object.assign(entry, { landed: true, version: result.version, replaced: expected === '' ? undefined : replaced });
+      if (result.ok)
+        Object.assign(entry, { landed: true, version: result.version, replaced: expected.version === '' ? undefined : replaced });
       return result;
     } catch (error) {
       entry.answer = { error };

@@ -1,4 +1,5 @@
-// Starts a private redis-server (or a 3-master Redis Cluster) on free ports for one test file, and stops it.
+// Starts a private redis-server (or a Redis Cluster of 3 masters, with or without replicas) on free ports for one test
+// file, and stops it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,7 +19,7 @@ export interface RedisServer {
 }
 
 /** The server binary (override to test what happens without one). */
-const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+export const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
 /** Whether redis-server is installed. In CI its absence is an error, never a skip. */
 export function redisAvailable(): boolean {
@@ -61,12 +62,12 @@ async function freeClusterPort(taken: ReadonlySet<number>): Promise<number> {
   throw new Error('no free port with a free cluster bus port');
 }
 
-const cli = (port: number, ...args: string[]): string =>
+export const cli = (port: number, ...args: string[]): string =>
   spawnSync('redis-cli', ['-p', String(port), ...args])
     .stdout?.toString()
     .trim() ?? '';
 
-async function waitFor(check: () => boolean, what: string, ms = 5_000): Promise<void> {
+export async function waitFor(check: () => boolean, what: string, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error(`${what}: not in ${ms} ms`);
@@ -74,7 +75,7 @@ async function waitFor(check: () => boolean, what: string, ms = 5_000): Promise<
   }
 }
 
-const processAlive = (pid: number): boolean => {
+export const processAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
@@ -84,7 +85,7 @@ const processAlive = (pid: number): boolean => {
 };
 
 /** One redis-server process on `port`, its files in `dir`. */
-function serverIn(dir: string, port: number, extraArgs: readonly string[]) {
+export function serverIn(dir: string, port: number, extraArgs: readonly string[]) {
   const pidfile = join(dir, 'redis.pid');
   const pid = () => Number(readFileSync(pidfile, 'utf8').trim());
   return {
@@ -154,29 +155,45 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Red
 }
 
 export interface RedisCluster {
-  /** The masters' ports, in the order they were started. */
+  /** The masters' ports when the cluster formed, in the order they were started. */
   readonly ports: readonly number[];
+  /** Every node's port (masters and replicas), in the order they were started. */
+  readonly all: readonly number[];
   /** `{ host, port }` of every master, for a cluster client's start-up nodes. */
   readonly nodes: readonly { readonly host: string; readonly port: number }[];
   /** The directory that holds every node's files (its cluster config file, log and pid file). */
   readonly dir: string;
   /** The nodes' process ids. */
   pids(): number[];
+  /** The process id of the node on `port`. */
+  pidOf(port: number): number;
+  /** SIGKILLs the node on `port`: it disappears without a word. */
+  kill(port: number): void;
   /** Stops every node and waits for its process to end; removes the files. */
   stop(): Promise<void>;
 }
 
+export interface RedisClusterOptions {
+  /** Replicas per master (default 0). */
+  readonly replicas?: number;
+  /** `cluster-node-timeout` in ms (default 5000): how long a node may be unreachable before a failover. */
+  readonly nodeTimeout?: number;
+}
+
 /**
- * A Redis Cluster of `masters` masters without replicas, each slot served; resolves once every node reports
- * `cluster_state:ok`. Stopped by `stop()`, or at once if it fails to form.
+ * A Redis Cluster of `masters` masters, each with `replicas` replicas, each slot served (`cluster-require-full-coverage
+ * no`: the slots of a master that dies unreplaced are lost, the others still served); resolves once every node
+ * reports `cluster_state:ok`. Stopped by `stop()`, or at once if it fails to form.
  */
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+export async function startRedisCluster(masters = 3, options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  const replicas = options.replicas ?? 0;
+  const total = masters * (1 + replicas);
   const root = mkdtempSync(join(tmpdir(), 'breakwater-cluster-'));
-  const ports: number[] = [];
-  const servers: ReturnType<typeof serverIn>[] = [];
+  const all: number[] = [];
+  const servers = new Map<number, ReturnType<typeof serverIn>>();
   const taken = new Set<number>();
   const stop = async () => {
-    const pids = servers.map((s) => s.shutdown());
+    const pids = [...servers.values()].map((s) => s.shutdown());
     try {
       await waitFor(() => !pids.some((pid) => pid > 0 && processAlive(pid)), 'cluster nodes did not exit', 5_000);
     } finally {
@@ -185,8 +202,14 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       rmSync(root, { recursive: true, force: true });
     }
   };
+  const serverOf = (port: number) => {
+    const server = servers.get(port);
+    if (server === undefined) throw new Error(`no cluster node on port ${port}`);
+    return server;
+  };
+  let ports: number[] = [];
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < total; i++) {
       const port = await freeClusterPort(taken);
       taken.add(port).add(port + BUS_OFFSET);
       const dir = join(root, String(port));
@@ -197,31 +220,49 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
         '--cluster-config-file',
         join(dir, 'nodes.conf'),
         '--cluster-node-timeout',
-        '5000',
+        String(options.nodeTimeout ?? 5_000),
+        '--cluster-require-full-coverage',
+        'no',
       ]);
-      servers.push(server);
+      servers.set(port, server);
       await server.start();
-      ports.push(port);
+      all.push(port);
     }
     const created = spawnSync('redis-cli', [
       '--cluster',
       'create',
-      ...ports.map((p) => `127.0.0.1:${p}`),
+      ...all.map((p) => `127.0.0.1:${p}`),
       '--cluster-replicas',
-      '0',
+      String(replicas),
       '--cluster-yes',
     ]);
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
     const ok = (port: number) => {
       const info = cli(port, 'cluster', 'info');
-      return (
-        info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384') && info.includes(`cluster_known_nodes:${masters}`)
-      );
+      return info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384') && info.includes(`cluster_known_nodes:${total}`);
     };
-    await waitFor(() => ports.every(ok), 'the cluster did not reach cluster_state:ok', 10_000);
+    await waitFor(() => all.every(ok), 'the cluster did not reach cluster_state:ok', 15_000);
+    if (replicas > 0) {
+      // Every replica has its master's data before the cluster is handed over.
+      const linked = (port: number) => {
+        const role = cli(port, 'role').split('\n');
+        return role[0] === 'master' || role.includes('connected');
+      };
+      await waitFor(() => all.every(linked), 'the replicas did not finish syncing', 15_000);
+    }
+    ports = all.filter((port) => cli(port, 'role').split('\n')[0] === 'master');
   } catch (error) {
     await stop();
     throw error;
   }
-  return { ports, nodes: ports.map((port) => ({ host: '127.0.0.1', port })), dir: root, pids: () => servers.map((s) => s.pid()), stop };
+  return {
+    ports,
+    all,
+    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    dir: root,
+    pids: () => [...servers.values()].map((s) => s.pid()),
+    pidOf: (port) => serverOf(port).pid(),
+    kill: (port) => serverOf(port).kill(),
+    stop,
+  };
 }

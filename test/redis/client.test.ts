@@ -1,8 +1,8 @@
-// The subscription adapter over fake connections: a retry that waits for the connection goes with the
-// subscription that gave up, also when its SUBSCRIBE is already on its way.
+// The client adapters over fake connections: a retry that waits for the connection goes with the
+// subscription that gave up, also when its SUBSCRIBE is already on its way; a node-redis Sentinel client.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { subscriptionsOf } from '../../src/redis/client.js';
+import { commandsOf, subscriptionsOf } from '../../src/redis/client.js';
 
 /** A node-redis-shaped subscriber that refuses SUBSCRIBE while down, and whose next SUBSCRIBE the test answers. */
 function nodeRedisSubscriber() {
@@ -82,5 +82,38 @@ describe('a subscription that waits for its connection', () => {
     subscriber.emit('ready');
     await vi.waitFor(() => expect(late).toHaveBeenCalledTimes(1));
     first.stop();
+  });
+});
+
+describe('a node-redis Sentinel client', () => {
+  /** A Sentinel-shaped client: commands as `sendCommand(isReadonly, args)`, the primary it follows, topology events. */
+  function sentinelClient() {
+    return Object.assign(new EventEmitter(), {
+      isReady: true,
+      getMasterNode: () => ({ host: '127.0.0.1', port: 6379 }),
+      sendCommand: vi.fn(async (_isReadonly: boolean | undefined, _args: string[]) => 'OK'),
+      subscribe: vi.fn(async (_channel: string, _listener: (message: string) => void) => {}),
+      unsubscribe: vi.fn(async () => {}),
+    });
+  }
+
+  it('sends scripts to the primary, as its own commands are sent', async () => {
+    const client = sentinelClient();
+    const send = commandsOf(client, 'client');
+    await send('EVALSHA', 'abc', '{bw:api}', ['1', '2']);
+    expect(client.sendCommand).toHaveBeenCalledWith(false, ['EVALSHA', 'abc', '1', '{bw:api}', '1', '2']);
+  });
+
+  it('re-reads when it moves its subscriptions to a new primary, not on other topology changes', async () => {
+    const client = sentinelClient();
+    const reconnect = vi.fn();
+    const subscription = subscriptionsOf(client, 'subscriber')('bw:changes', vi.fn(), reconnect);
+    await subscription.ready;
+    client.emit('topology-change', { type: 'REPLICA_ADD' });
+    client.emit('topology-change', undefined);
+    expect(reconnect).not.toHaveBeenCalled();
+    client.emit('topology-change', { type: 'MASTER_CHANGE' });
+    expect(reconnect).toHaveBeenCalledTimes(1);
+    subscription.stop();
   });
 });

@@ -11,6 +11,10 @@ import { untilOrThrow as until } from '../helpers/real-time.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 const fail = () => Promise.reject(new Error('upstream down'));
+/** The identity a write replaces: none (no record), or a version written by `writer`. */
+const none = { version: '', writer: '' };
+const by = (version: string, writer = 'me') => ({ version, writer });
+
 const write = (ttl = 1_000) => ({
   circuit: '["closed",0,"initial",0,0,0,0,0,0]',
   tracker: '{"kind":"consecutive","failures":0}',
@@ -83,9 +87,9 @@ describe.skipIf(!redisAvailable())('RedisStore records on a real Redis', () => {
       withPrefix.subscribe?.('n', (r) => heardWith.push(r.version));
       without.subscribe?.('n', (r) => heardWithout.push(r.version));
       await subscribers('xt:changes', 2); // channels carry no key prefix: both listen on 'xt:changes'
-      const first = versionOf(await withPrefix.compareAndSet('n', '', write()));
-      const second = versionOf(await without.compareAndSet('n', '', write()));
-      const third = versionOf(await withPrefix.compareAndSet('n', first, write()));
+      const first = versionOf(await withPrefix.compareAndSet('n', none, write()));
+      const second = versionOf(await without.compareAndSet('n', none, write()));
+      const third = versionOf(await withPrefix.compareAndSet('n', by(first), write()));
       // Messages reach a connection in the order they were published: by the time a store hears its own
       // last write, it has had every message before it, and heard only its own writes.
       await until(() => heardWith.length === 2 && heardWithout.length === 1);
@@ -140,11 +144,11 @@ describe.skipIf(!redisAvailable())('RedisStore records on a real Redis', () => {
             expect.objectContaining({ version: '', circuit: '', tracker: '', settings: '', at: 0, writer: '' }),
           );
           // A write expecting what was stored is refused (with the record as absent), never an error.
-          expect(await store.compareAndSet(`k${i}`, v === '' ? 'abc' : v, write())).toEqual({
+          expect(await store.compareAndSet(`k${i}`, by(v === '' ? 'abc' : v), write())).toEqual({
             ok: false,
             current: expect.objectContaining({ version: '', circuit: '' }),
           });
-          const created = versionOf(await store.compareAndSet(`k${i}`, '', write()));
+          const created = versionOf(await store.compareAndSet(`k${i}`, none, write()));
           expect(created).toMatch(/^\d{16}$/);
           expect(await io.hgetall(key)).toEqual({
             v: created,
@@ -154,16 +158,16 @@ describe.skipIf(!redisAvailable())('RedisStore records on a real Redis', () => {
             w: '0',
             i: 'me',
           });
-          const next = versionOf(await store.compareAndSet(`k${i}`, created, write()));
+          const next = versionOf(await store.compareAndSet(`k${i}`, by(created), write()));
           expect(BigInt(next)).toBe(BigInt(created) + 1n);
         }
         // A hash without a version, and one with a small version of the right form (kept, and counted on).
         await io.hset(store.key('none'), 'c', 'junk');
         expect((await store.read('none')).circuit).toBe('');
-        expect(versionOf(await store.compareAndSet('none', '', write()))).toMatch(/^\d{16}$/);
+        expect(versionOf(await store.compareAndSet('none', none, write()))).toMatch(/^\d{16}$/);
         await io.hset(store.key('small'), 'v', '5', 'c', 'kept');
         expect(await store.read('small')).toEqual(expect.objectContaining({ version: '5', circuit: 'kept' }));
-        expect(versionOf(await store.compareAndSet('small', '5', write()))).toBe('6');
+        expect(versionOf(await store.compareAndSet('small', by('5', ''), write()))).toBe('6');
       });
     }
 
@@ -192,24 +196,24 @@ describe.skipIf(!redisAvailable())('RedisStore records on a real Redis', () => {
         const store = new RedisStore({ client, prefix: 'px', ttl: 5_000 });
         const name = client === io ? 'io' : 'nr';
         const key = store.key(name);
-        const first = versionOf(await store.compareAndSet(name, '', write(1_000)));
+        const first = versionOf(await store.compareAndSet(name, none, write(1_000)));
         expect(Number(await io.pttl(key))).toBeGreaterThan(0);
-        const kept = versionOf(await store.compareAndSet(name, first, write(0)));
+        const kept = versionOf(await store.compareAndSet(name, by(first), write(0)));
         expect(Number(await io.pttl(key))).toBe(-1);
-        const again = versionOf(await store.compareAndSet(name, kept, write(1_000)));
+        const again = versionOf(await store.compareAndSet(name, by(kept), write(1_000)));
         const pttl = Number(await io.pttl(key));
         expect(pttl).toBeGreaterThan(4_000);
         expect(pttl).toBeLessThanOrEqual(5_000);
         expect(await store.read(name)).toEqual(expect.objectContaining({ version: again }));
         // A record created by a write with ttl 0 has no expiry either.
-        versionOf(await store.compareAndSet(`${name}-new`, '', write(0)));
+        versionOf(await store.compareAndSet(`${name}-new`, none, write(0)));
         expect(Number(await io.pttl(store.key(`${name}-new`)))).toBe(-1);
       }
     });
 
     it('a whole-number expiry is set for a write whose ttl has a fraction', async () => {
       const store = new RedisStore({ client: io, prefix: 'fr', ttl: 1 });
-      versionOf(await store.compareAndSet('api', '', write(1_000.5)));
+      versionOf(await store.compareAndSet('api', none, write(1_000.5)));
       const pttl = Number(await io.pttl(store.key('api')));
       expect(pttl).toBeGreaterThan(900);
       expect(pttl).toBeLessThanOrEqual(1_001);

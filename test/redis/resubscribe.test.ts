@@ -8,6 +8,9 @@ import { sleep, until } from '../helpers/real-time.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 const available = redisAvailable();
+/** The identity a write replaces: none (no record), or a version written by `writer`. */
+const none = { version: '', writer: '' };
+
 const write = (writer: string) => ({
   circuit: '["closed",0,"initial",0,0,0,0,0,0]',
   tracker: '{"kind":"consecutive","failures":0}',
@@ -50,7 +53,7 @@ describe.skipIf(!available)('subscriptions on a real Redis', () => {
       const heard: SharedRecord[] = [];
       const off2 = store.subscribe?.('n', (r) => heard.push(r));
       await sleep(100);
-      await store.compareAndSet('n', '', write('x'));
+      await store.compareAndSet('n', none, write('x'));
       expect(await until(() => heard.length === 1)).toBe(true);
       off2?.();
     });
@@ -66,7 +69,7 @@ describe.skipIf(!available)('subscriptions on a real Redis', () => {
       const heard: SharedRecord[] = [];
       const off2 = store.subscribe?.('n', (r) => heard.push(r));
       await sleep(50);
-      const r = await store.compareAndSet('n', '', write('x'));
+      const r = await store.compareAndSet('n', none, write('x'));
       expect(r.ok).toBe(true);
       expect(await until(() => heard.length === 1)).toBe(true);
       off2?.();
@@ -83,8 +86,8 @@ describe.skipIf(!available)('subscriptions on a real Redis', () => {
       await sleep(50);
       off1?.();
       await sleep(20);
-      await s2.compareAndSet('n', '', write('y'));
-      await s1.compareAndSet('n', '', write('y'));
+      await s2.compareAndSet('n', none, write('y'));
+      await s1.compareAndSet('n', none, write('y'));
       expect(await until(() => h2.length === 1)).toBe(true);
       await sleep(30);
       expect(h1).toEqual([]);
@@ -101,7 +104,7 @@ describe.skipIf(!available)('subscriptions on a real Redis', () => {
       await sleep(50);
       off1?.();
       await sleep(20);
-      await s2.compareAndSet('b', '', write('y'));
+      await s2.compareAndSet('b', none, write('y'));
       expect(await until(() => h2.length === 1)).toBe(true);
       off2?.();
     });

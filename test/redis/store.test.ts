@@ -12,6 +12,10 @@ import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-s
 
 const available = redisAvailable();
 
+/** The identity a write replaces: none (no record), or a version written by `writer`. */
+const none = { version: '', writer: '' };
+const by = (version: string, writer = 'me') => ({ version, writer });
+
 const write = (circuit = '["closed",0,"initial",0,0,0,0,0,0]') => ({
   circuit,
   tracker: '{"kind":"consecutive","failures":0}',
@@ -141,34 +145,47 @@ describe.skipIf(!available)('RedisStore on a real Redis', () => {
 
       it('creates, then compare-and-sets, one version at a time', async () => {
         const store = make();
-        const created = await store.compareAndSet('cas', '', write());
+        const created = await store.compareAndSet('cas', none, write());
         if (!created.ok) throw new Error('create failed');
         expect(created.version).toMatch(/^\d{16}$/);
         const read = await store.read('cas');
         expect(read).toEqual(expect.objectContaining({ version: created.version, settings: 'abcd1234', writer: 'me' }));
-        const next = await store.compareAndSet('cas', created.version, write('["open",1,"failure-threshold",2,1,0,0,0,1]'));
+        const next = await store.compareAndSet('cas', by(created.version), write('["open",1,"failure-threshold",2,1,0,0,0,1]'));
         if (!next.ok) throw new Error('cas failed');
         expect(BigInt(next.version)).toBe(BigInt(created.version) + 1n);
-        const stale = await store.compareAndSet('cas', created.version, write());
+        const stale = await store.compareAndSet('cas', by(created.version), write());
         expect(stale).toEqual({
           ok: false,
           current: expect.objectContaining({ version: next.version, circuit: '["open",1,"failure-threshold",2,1,0,0,0,1]' }),
         });
       });
 
+      it('refuses a write that expects the right version by another writer (a lost write whose number was reused)', async () => {
+        const store = make();
+        const created = await store.compareAndSet('ident', none, write());
+        if (!created.ok) throw new Error('create failed');
+        const other = await store.compareAndSet(
+          'ident',
+          by(created.version, 'lost.1'),
+          write('["open",1,"failure-threshold",2,1,0,0,0,1]'),
+        );
+        expect(other).toEqual({ ok: false, current: expect.objectContaining({ version: created.version, writer: 'me' }) });
+        expect((await store.read('ident')).circuit).toBe(write().circuit);
+      });
+
       it('refuses a write computed at a time the server has not reached', async () => {
         const store = make();
-        const r = await store.compareAndSet('future', '', { ...write(), at: Date.now() + 60_000 });
+        const r = await store.compareAndSet('future', none, { ...write(), at: Date.now() + 60_000 });
         expect(r.ok).toBe(false);
       });
 
       it('sets the expiry of an abandoned key (at least the write asks for)', async () => {
         const store = new RedisStore({ client: clients().find(([n]) => n === which)?.[1] as Redis, prefix: `ttl-${which}`, ttl: 5_000 });
-        await store.compareAndSet('e', '', { ...write(), ttl: 20_000 });
+        await store.compareAndSet('e', none, { ...write(), ttl: 20_000 });
         const pttl = Number(await io.pttl(store.key('e')));
         expect(pttl).toBeGreaterThan(15_000);
         expect(pttl).toBeLessThanOrEqual(20_000);
-        const other = await store.compareAndSet('f', '', write());
+        const other = await store.compareAndSet('f', none, write());
         expect(other.ok).toBe(true);
         expect(Number(await io.pttl(store.key('f')))).toBeLessThanOrEqual(5_000);
       });
@@ -187,12 +204,12 @@ describe.skipIf(!available)('RedisStore on a real Redis', () => {
         const off = store.subscribe?.(name, (r) => seen.push(r));
         store.subscribe?.('other', () => seen.push({} as SharedRecord));
         await new Promise((r) => setTimeout(r, 50));
-        const r = await store.compareAndSet(name, '', write());
+        const r = await store.compareAndSet(name, none, write());
         await until(() => seen.length === 1);
         expect(seen[0]).toEqual(expect.objectContaining({ version: r.ok ? r.version : '?', writer: 'me', settings: 'abcd1234' }));
         off?.();
         off?.();
-        await store.compareAndSet(name, r.ok ? r.version : '', write());
+        await store.compareAndSet(name, by(r.ok ? r.version : ''), write());
         await new Promise((r) => setTimeout(r, 30));
         expect(seen).toHaveLength(1);
       });
@@ -256,7 +273,7 @@ describe('RedisStore replies and listeners', () => {
     const { client, ttls } = recording();
     const store = new RedisStore({ client, ttl: 1_000 });
     for (const ttl of [0, -0, 1, 999.5, 1_000.2, 86_400_000, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      await store.compareAndSet('x', '', { ...write(), ttl });
+      await store.compareAndSet('x', none, { ...write(), ttl });
     }
     expect(ttls).toEqual(['0', '0', '1000', '1000', '1001', '86400000', '1000', '1000', String(Number.MAX_SAFE_INTEGER)]);
   });
