@@ -17,7 +17,7 @@ export interface FailureTracker {
   stats(now: number): TrackerStats;
   /** JSON-safe copy of what the tracker remembers; `toWall` maps monotonic times to wall-clock times. */
   toJSON(now: number, toWall: (t: number) => number): TrackerSnapshot;
-  /** Loads a snapshot made by a tracker of the same kind; `fromWall` maps wall-clock times back. */
+  /** Loads a snapshot made by a tracker of the same kind, and ignores one of another kind; `fromWall` maps wall-clock times back. */
   restore(snapshot: TrackerSnapshot, now: number, fromWall: (t: number) => number): void;
 }
 
