@@ -92,7 +92,8 @@ export function parseSnapshot(input: unknown): CircuitSnapshot | null {
     try {
       value = JSON.parse(input);
     } catch {
-      bad(TypeError, '', 'a snapshot object or its JSON text', input.slice(0, 80));
+      // The message shows at most its first 80 characters.
+      bad(TypeError, '', 'a snapshot object or its JSON text', input);
     }
   }
   const s = plainObject(value, '');

@@ -38,7 +38,8 @@ export function restoreSnapshot(
   now: number,
   fromWall: (t: number) => number,
 ): Circuit {
-  if (snapshot.tracker.kind === tracker.toJSON(now, fromWall).kind) tracker.restore(snapshot.tracker, now, fromWall);
+  // A tracker ignores a snapshot of another kind.
+  tracker.restore(snapshot.tracker, now, fromWall);
   return {
     ...c,
     state: snapshot.state,

@@ -22,8 +22,8 @@ export class TimeWindowTracker implements FailureTracker {
   readonly #width: number;
   readonly #rule: RateRule;
   /**
-   * Per bucket, four numbers: calls, failures, slow, and the index of the slice it holds
-   * (-1 = empty). One plain array: typed arrays carry a buffer each, which costs idle memory.
+   * Per bucket, four numbers: calls, failures, slow, and the index of the slice it holds (read only while it
+   * holds calls: slices below zero are valid). One plain array: typed arrays carry a buffer each, which costs idle memory.
    */
   readonly #counts: number[];
   #head = Number.NEGATIVE_INFINITY;
@@ -76,7 +76,6 @@ export class TimeWindowTracker implements FailureTracker {
     const c = this.#counts;
     const o = bucket * STRIDE;
     this.#add(o, -(c[o] as number), -(c[o + 1] as number), -(c[o + 2] as number));
-    c[o + SLICE] = -1;
   }
 
   #clearAll(): void {
@@ -109,9 +108,8 @@ export class TimeWindowTracker implements FailureTracker {
     const buckets: [number, number, number, number][] = [];
     const c = this.#counts;
     for (let o = 0; o < c.length; o += STRIDE) {
-      const slice = c[o + SLICE] as number;
-      if (slice < 0 || (c[o] as number) === 0) continue;
-      buckets.push([toWall(slice * this.#width), c[o] as number, c[o + 1] as number, c[o + 2] as number]);
+      if ((c[o] as number) === 0) continue;
+      buckets.push([toWall((c[o + SLICE] as number) * this.#width), c[o] as number, c[o + 1] as number, c[o + 2] as number]);
     }
     buckets.sort((x, y) => x[0] - y[0]);
     return { kind: 'time', buckets };
@@ -141,7 +139,7 @@ const SLICE = 3;
 
 /** `n` empty buckets, allocated at exact length (growing by `push` would leave slack). */
 function emptyBuckets(n: number): number[] {
-  return Array.from({ length: n * STRIDE }, (_, i) => (i % STRIDE === SLICE ? -1 : 0));
+  return Array.from({ length: n * STRIDE }, () => 0);
 }
 
 /** Modulo that stays non-negative for negative slices (clocks may start below zero). */

@@ -17,7 +17,7 @@ export interface FailureTracker {
   stats(now: number): TrackerStats;
   /** JSON-safe copy of what the tracker remembers; `toWall` maps monotonic times to wall-clock times. */
   toJSON(now: number, toWall: (t: number) => number): TrackerSnapshot;
-  /** Loads a snapshot made by a tracker of the same kind; `fromWall` maps wall-clock times back. */
+  /** Loads a snapshot made by a tracker of the same kind, and ignores one of another kind; `fromWall` maps wall-clock times back. */
   restore(snapshot: TrackerSnapshot, now: number, fromWall: (t: number) => number): void;
 }
 
@@ -57,7 +57,8 @@ export interface RateRule {
 
 /** The rate rule itself, written once for both windows. */
 export function rateTripped(rule: RateRule, calls: number, failures: number, slow: number): boolean {
-  if (calls < rule.minimumCalls || calls === 0) return false;
+  // `minimumCalls` is at least 1, so no rate below divides by zero.
+  if (calls < rule.minimumCalls) return false;
   // Rates compared as rates: `threshold * calls` rounds (0.55 × 100 is 55.000…01), and 55 of 100 must trip 0.55.
   if (rule.failureRateThreshold !== undefined && failures / calls >= rule.failureRateThreshold) return true;
   return rule.slowCallRateThreshold !== undefined && slow / calls >= rule.slowCallRateThreshold;

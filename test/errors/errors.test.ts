@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, CircuitOpenError, TimeoutError } from '../../src/index.js';
+import { CircuitBreaker, CircuitOpenError, ConcurrencyLimitError, TimeoutError } from '../../src/index.js';
 
 const manualClock = (start = 0) => {
   const clock = { t: start, now: () => clock.t };
@@ -106,5 +106,67 @@ describe('two copies of breakwater in one process (its ESM and CommonJS builds, 
     class SlowError extends TimeoutError {}
     expect(new SlowError(5) instanceof SlowError).toBe(true);
     expect(new TimeoutError(5) instanceof SlowError).toBe(false);
+  });
+});
+
+describe('TimeoutError and ConcurrencyLimitError constructed directly', () => {
+  it('TimeoutError names the breaker, when there is one, and the limit', () => {
+    const named = new TimeoutError(250, 'api');
+    expect(named.name).toBe('TimeoutError');
+    expect(named.message).toBe('Call through "api" timed out after 250 ms');
+    expect(named.timeout).toBe(250);
+    expect(named.stack).toMatch(/^TimeoutError: Call through "api" timed out after 250 ms\n\s+at /);
+    expect(new TimeoutError(40).message).toBe('Call timed out after 40 ms');
+    expect(String(new TimeoutError(40))).toBe('TimeoutError: Call timed out after 40 ms');
+  });
+
+  it('ConcurrencyLimitError carries its message, limit and breaker', () => {
+    const error = new ConcurrencyLimitError('full', 3, 'db');
+    expect(error).toBeInstanceOf(ConcurrencyLimitError);
+    expect(error).toBeInstanceOf(Error);
+    expect([error.name, error.message, error.limit, error.breaker]).toEqual(['ConcurrencyLimitError', 'full', 3, 'db']);
+    expect(error.stack).toMatch(/^ConcurrencyLimitError: full\n\s+at /);
+    expect(new ConcurrencyLimitError('full', 1).breaker).toBeUndefined();
+  });
+});
+
+describe('name and stack behave as on any error', () => {
+  it('name lives on the prototype, writable and configurable as Error.prototype.name is', () => {
+    for (const Class of [CircuitOpenError, ConcurrencyLimitError, TimeoutError]) {
+      expect(Object.getOwnPropertyDescriptor(Class.prototype, 'name')).toEqual({
+        value: Class.name,
+        writable: true,
+        enumerable: false,
+        configurable: true,
+      });
+    }
+  });
+
+  it('code may rename an error', async () => {
+    const error = await openRejection();
+    (error as { name: string }).name = 'Refused';
+    expect(String(error)).toBe('Refused: Circuit is open');
+    expect(error.stack).toBe('Refused: Circuit is open');
+    expect(new CircuitOpenError('x', 1).name).toBe('CircuitOpenError');
+  });
+
+  it('the shared stack accessor is configurable, as Error’s own properties are', () => {
+    const base = Object.getPrototypeOf(CircuitOpenError.prototype) as object;
+    expect(Object.getOwnPropertyDescriptor(base, 'stack')?.configurable).toBe(true);
+  });
+
+  it('a rewritten stack may be rewritten again, or deleted to read the name and message once more', async () => {
+    const error = await openRejection();
+    (error as { stack?: string }).stack = 'first';
+    (error as { stack?: string }).stack = 'second';
+    expect(error.stack).toBe('second');
+    expect(Object.getOwnPropertyDescriptor(error, 'stack')).toEqual({
+      value: 'second',
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+    delete (error as { stack?: string }).stack;
+    expect(error.stack).toBe('CircuitOpenError: Circuit is open');
   });
 });

@@ -90,3 +90,71 @@ describe('time window at huge clock values', () => {
     expect(JSON.parse(run.stdout).calls).toBe(2);
   }, 20_000);
 });
+
+describe('time window edges', () => {
+  const wall = (t: number) => t + 1_000_000;
+  // 4 buckets of 100 ms.
+  const tracker = () => new TimeWindowTracker(400, 4, rule);
+  const bucketsOf = (t: TimeWindowTracker, now: number, toWall: (t: number) => number) => {
+    const snapshot = t.toJSON(now, toWall);
+    return snapshot.kind === 'time' ? snapshot.buckets : undefined;
+  };
+
+  it('writes its buckets oldest first, once the ring has wrapped', () => {
+    const t = tracker();
+    for (const now of [0, 100, 200, 300, 400]) t.record(now === 300, false, now);
+    expect(t.toJSON(400, wall)).toEqual({
+      kind: 'time',
+      buckets: [
+        [wall(100), 1, 0, 0],
+        [wall(200), 1, 0, 0],
+        [wall(300), 1, 1, 0],
+        [wall(400), 1, 0, 0],
+      ],
+    });
+  });
+
+  it('writes no empty bucket: not the head reached after an idle gap, nor an expired one', () => {
+    const t = tracker();
+    t.record(true, true, 50);
+    expect(bucketsOf(t, 250, wall)).toEqual([[wall(0), 1, 1, 1]]);
+    expect(bucketsOf(t, 450, wall)).toEqual([]);
+  });
+
+  it('keeps the calls of slices before time zero (a clock may start below it)', () => {
+    const t = tracker();
+    t.record(true, false, -250);
+    t.record(false, true, -50);
+    expect(bucketsOf(t, -50, wall)).toEqual([
+      [wall(-300), 1, 1, 0],
+      [wall(-100), 1, 0, 1],
+    ]);
+    const copy = tracker();
+    copy.restore(t.toJSON(-50, wall), -50, (w) => w - 1_000_000);
+    expect(copy.stats(-50)).toEqual(t.stats(-50));
+  });
+
+  it('a clock that steps back records into the newest bucket, and expires nothing when it comes forward again', () => {
+    const t = tracker();
+    t.record(true, false, 250);
+    expect(t.stats(150)).toMatchObject({ calls: 1, failures: 1 });
+    t.record(false, false, 150);
+    t.record(false, false, 250);
+    expect(t.stats(250)).toMatchObject({ calls: 3, failures: 1 });
+    expect(bucketsOf(t, 250, wall)).toEqual([[wall(200), 3, 1, 0]]);
+  });
+
+  it('a call at the last moment of its slice stays in it; one at the boundary starts the next', () => {
+    const t = tracker();
+    t.record(true, false, 0);
+    t.record(false, false, 99.9);
+    t.record(false, false, 100);
+    expect(bucketsOf(t, 100, wall)).toEqual([
+      [wall(0), 2, 1, 0],
+      [wall(100), 1, 0, 0],
+    ]);
+    // Slice 0 leaves the window when slice 4 begins.
+    expect(t.stats(399.9).calls).toBe(3);
+    expect(t.stats(400).calls).toBe(1);
+  });
+});

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConsecutiveTracker } from '../../src/trackers/consecutive.js';
-import { CountWindowTracker } from '../../src/trackers/count-window.js';
-import { TimeWindowTracker } from '../../src/trackers/time-window.js';
+import { CountWindowTracker, countWindow } from '../../src/trackers/count-window.js';
+import { TimeWindowTracker, timeWindow } from '../../src/trackers/time-window.js';
 import { type RateRule, rateTripped } from '../../src/trackers/tracker.js';
 import { RecountTracker } from '../helpers/recount-tracker.js';
 
@@ -161,5 +161,35 @@ describe('a rate that reaches the threshold trips', () => {
       expect(rateTripped(rule, 100, percent - 1, 0)).toBe(false);
     }
     expect(rateTripped({ failureRateThreshold: undefined, slowCallRateThreshold: 0.28, minimumCalls: 1 }, 25, 0, 7)).toBe(true);
+  });
+});
+
+describe('the window strategies', () => {
+  it('say their type and carry their settings', () => {
+    expect({ ...countWindow(7) }).toEqual({ type: 'count', size: 7 });
+    expect({ ...timeWindow({ duration: 500, buckets: 5 }) }).toEqual({ type: 'time', duration: 500, buckets: 5 });
+    expect(timeWindow({ duration: 500 }).buckets).toBe(10);
+  });
+
+  it('refuse a bad size or bucket count with the exact error', () => {
+    expect(() => countWindow(undefined as never)).toThrow(
+      new TypeError('breakwater: option "window.size" must be an integer ≥ 1; got undefined'),
+    );
+    expect(() => countWindow(0)).toThrow(new RangeError('breakwater: option "window.size" must be an integer ≥ 1 and ≤ 1000000; got 0'));
+    expect(() => timeWindow({ duration: 500, buckets: 0 })).toThrow(
+      new RangeError('breakwater: option "window.buckets" must be an integer ≥ 1 and ≤ 1000; got 0'),
+    );
+  });
+
+  it('report rates as failures / calls, and 0 with no calls', () => {
+    const r = { failureRateThreshold: 0.9, slowCallRateThreshold: undefined, minimumCalls: 10 };
+    for (const t of [new CountWindowTracker(10, r), new TimeWindowTracker(1_000, 10, r)]) {
+      expect(t.stats(0)).toEqual({ calls: 0, failures: 0, slowCalls: 0, failureRate: 0, slowCallRate: 0 });
+      t.record(true, false, 0);
+      t.record(false, true, 0);
+      t.record(true, true, 0);
+      t.record(false, false, 0);
+      expect(t.stats(0)).toEqual({ calls: 4, failures: 2, slowCalls: 2, failureRate: 0.5, slowCallRate: 0.5 });
+    }
   });
 });
