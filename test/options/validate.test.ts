@@ -13,6 +13,8 @@ describe('invalid options throw at construction, naming the option and the value
     ['recoveryTimeout', -1, RangeError, /"recoveryTimeout".*got -1/],
     ['recoveryTimeout', Number.NaN, RangeError, /got NaN/],
     ['recoveryTimeout', Number.POSITIVE_INFINITY, RangeError, /got Infinity/],
+    ['recoveryTimeout', '1000', TypeError, /^breakwater: option "recoveryTimeout" must be a number ≥ 0; got "1000"$/],
+    ['timeout', '1000', TypeError, /^breakwater: option "timeout" must be a number > 0 and ≤ 2147483647; got "1000"$/],
     ['isFailure', 'yes', TypeError, /"isFailure" must be a function; got "yes"/],
     ['isResultFailure', 1, TypeError, /"isResultFailure"/],
     ['timeout', 0, RangeError, /"timeout" must be a number > 0 and ≤ 2147483647; got 0/],
