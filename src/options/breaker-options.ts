@@ -129,9 +129,9 @@ export function resolveOptions(options: CircuitBreakerOptions | undefined): Sett
     throw new TypeError('breakwater: "slowCallRateThreshold" needs "slowCallDuration"');
   }
   const recoveryTimeout = s.recoveryTimeout as number;
-  const maxDelay = (s.backoff as { toJSON?: () => { maxDelay?: number } } | undefined)?.toJSON?.().maxDelay;
-  if (maxDelay !== undefined && maxDelay < recoveryTimeout)
-    fail(RangeError, 'backoff.maxDelay', maxDelay, `≥ recoveryTimeout (${recoveryTimeout})`);
+  // No `maxDelay` (undefined) compares false: nothing to check.
+  const maxDelay = (s.backoff as { toJSON?: () => { maxDelay?: number } } | undefined)?.toJSON?.().maxDelay as number;
+  if (maxDelay < recoveryTimeout) fail(RangeError, 'backoff.maxDelay', maxDelay, `≥ recoveryTimeout (${recoveryTimeout})`);
   for (const key of s.store === undefined ? ['syncInterval', 'onStoreError'] : ['initialState']) {
     // `initialState: null` (no snapshot) is no state to conflict with the store's.
     if (given[key] != null || (given[key] === null && s.store === undefined)) {

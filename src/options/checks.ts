@@ -11,7 +11,8 @@ export function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   // Item by item, so that NaN and Infinity show as themselves (JSON would write null).
   if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`.slice(0, 80);
-  if (typeof value === 'string' || (typeof value === 'object' && value !== null)) {
+  // `null` too: JSON writes it as `null`, as the plain form would.
+  if (typeof value === 'string' || typeof value === 'object') {
     try {
       return JSON.stringify(value).slice(0, 80);
     } catch {
@@ -32,14 +33,15 @@ export function fail(Kind: ErrorKind, option: string, value: unknown, expected: 
  */
 export function num(value: unknown, option: string, min: number, max?: number, kind?: 'integer' | 'above'): number | undefined {
   if (value === undefined) return undefined;
+  // `Number.isFinite` refuses every value that is not a number, too.
+  const n = value as number;
   if (
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (kind === 'above' ? value > min : value >= min) &&
-    !(value > (max as number)) &&
-    (kind !== 'integer' || Number.isInteger(value))
+    Number.isFinite(n) &&
+    (kind === 'above' ? n > min : n >= min) &&
+    !(n > (max as number)) &&
+    (kind !== 'integer' || Number.isInteger(n))
   ) {
-    return value;
+    return n;
   }
   return fail(
     typeof value === 'number' ? RangeError : TypeError,
