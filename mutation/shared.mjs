@@ -14,7 +14,7 @@ export function base(scope) {
     reporters: ['clear-text', 'progress', 'json'],
     jsonReporter: { fileName: `.tmp/mutation/${scope}.json` },
     clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: false },
-    tempDirName: '.tmp/stryker',
+    tempDirName: `.tmp/stryker-${scope}`,
     ignorePatterns: ['dist', 'coverage', 'docs/api', 'bench', 'examples', 'test-results', '.tmp'],
     timeoutMS: 10_000,
     cleanTempDir: true,

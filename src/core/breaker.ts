@@ -33,8 +33,11 @@ import type { BreakerEvents, BreakerMetrics, CallContext, CircuitBreakerOptions,
 /** The context handed to `fn` when no signal is in play: one frozen object for every call. */
 const NO_SIGNAL: CallContext = Object.freeze({ signal: undefined });
 
-/** The events whose payload carries a call's duration: a listener to one of them makes the breaker time calls. */
-const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', 'neutral', 'timeout'];
+/**
+ * The events whose payload carries a call's duration: a listener to one of them makes the breaker time calls.
+ * (`timeout` too carries one, but a call that times out is always timed.)
+ */
+const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', 'neutral'];
 
 /**
  * The start of a call that was not timed (nothing needed its duration when it began). Its event, if a

@@ -265,9 +265,9 @@ describe('metrics rates', () => {
     await breaker.execute(() => 'ok').catch(() => undefined);
     expect(breaker.state).toBe('open');
     breaker.close();
-    for (const _ of [1, 2, 3]) await breaker.execute(() => 'ok');
+    for (const _ of [1, 2, 3, 4]) await breaker.execute(() => 'ok');
     await breaker.execute(down).catch(() => undefined);
-    // Lifetime: 3 failures of 7 calls; the window of 2: 1 of 2.
+    // Since the start: 3 failures of 7 judged calls; the window of 2: 1 of 2.
     expect(breaker.metrics()).toMatchObject({ failureRate: 0.5, window: { calls: 2, failures: 1, slowCalls: 0 } });
   });
 });
