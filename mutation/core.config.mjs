@@ -5,10 +5,9 @@ import { base } from './shared.mjs';
 export default {
   ...base('core'),
   mutate: [
-    'src/core/rules.ts',
-    'src/core/breaker.ts',
-    'src/core/guarded-call.ts',
-    'src/core/clock.ts',
+    'src/core/*.ts',
+    '!src/core/types.ts',
+    '!src/core/fleet-link.ts',
     'src/trackers/*.ts',
     'src/options/*.ts',
     'src/snapshot/*.ts',

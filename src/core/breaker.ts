@@ -1,6 +1,4 @@
 import { Rejection, rejectSoon } from '../async/reject-soon.js';
-import { createOpenError } from '../errors/circuit-open-error.js';
-import { createLimitError } from '../errors/concurrency-limit-error.js';
 import { Emitter } from '../events/emitter.js';
 import { BREAKER_EVENTS } from '../events/names.js';
 import { modeOf, resolveOptions, type Settings } from '../options/breaker-options.js';
@@ -9,15 +7,19 @@ import type { CircuitSnapshot } from '../snapshot/snapshot.js';
 import { restoreSnapshot, writeSnapshot } from '../snapshot/write.js';
 import { createTracker } from '../trackers/create.js';
 import type { FailureTracker } from '../trackers/tracker.js';
-import { systemClock, turnClock } from './clock.js';
-import { type FleetHost, type FleetLink, JOIN } from './fleet-link.js';
-import { ABORTED, type Ending, RESOLVED, runGuarded, THREW, TIMED_OUT } from './guarded-call.js';
+import { tellSettled } from './call-event.js';
+import { systemClock, toWall, turnClock, wallNow } from './clock.js';
+import { Counts, metricsOf } from './counts.js';
+import { type FleetHost, type FleetLink, joinStore } from './fleet-link.js';
+import { type Ending, RESOLVED, runGuarded, THREW, TIMED_OUT } from './guarded-call.js';
+import { callUser, hintOf, judge } from './judge.js';
+import { logTransition, tagOf, writeLog } from './log.js';
+import { Refusals } from './refusals.js';
 import {
   admission,
   admitProbe,
   advance,
   type Circuit,
-  FAILURE,
   initialCircuit,
   type ManualOp,
   manual,
@@ -44,9 +46,6 @@ const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', '
  * listener subscribed meanwhile, reports `duration: NaN` rather than a time measured from nothing.
  */
 const UNTIMED = Number.NaN;
-
-/** While calls are rejected, at most one `breaker.rejected` record per this many ms, with the count since the last. */
-const REJECTED_LOG_INTERVAL = 1_000;
 
 /** The fast path's settle handlers, made once per circuit generation so that a call allocates none. */
 interface Settlers {
@@ -76,21 +75,9 @@ export class CircuitBreaker {
   #timed: boolean;
   #settlers: Settlers | undefined;
   #inFlight = 0;
-  #successes = 0;
-  #failures = 0;
-  #neutral = 0;
-  #rejected = 0;
-  #limited = 0;
-  #timeouts = 0;
-  #fallbacks = 0;
-  #slow = 0;
-  /**
-   * Wall-clock ms when the last counted failure settled; `undefined`: none since the last reset. Read from the wall
-   * clock: the breaker's own clock is read on a failure only when the rules need it.
-   */
-  #lastFailure: number | undefined;
-  /** With a logger: when the last `breaker.rejected` record went out, and the rejections since. */
-  #rejectedLog: { at: number; count: number } | undefined;
+  #counts: Counts | undefined;
+  /** The errors and log records of refused calls (made at the first refusal). */
+  #refusals: Refusals | undefined;
 
   /**
    * @throws {TypeError | RangeError} when an option is invalid or unknown, naming it and its value.
@@ -100,7 +87,7 @@ export class CircuitBreaker {
     const backoff = s.backoff;
     if (backoff !== undefined) {
       // The rules call it when the circuit opens (in a timer callback, perhaps): a throw must not escape.
-      s = { ...s, backoff: (attempt, base) => this.#call('backoff', (n: number) => backoff(n, base), attempt, base) };
+      s = { ...s, backoff: (attempt, base) => callUser(this.#s, 'backoff', (n: number) => backoff(n, base), attempt, base) };
     }
     this.#s = s;
     this.#tracker = createTracker(s);
@@ -172,10 +159,11 @@ export class CircuitBreaker {
   on<K extends keyof BreakerEvents>(event: K, listener: (event: BreakerEvents[K]) => unknown): () => void {
     refuseUnknown(event, BREAKER_EVENTS, 'event');
     this.#events ??= new Emitter((error, name) =>
-      this.#log(
+      writeLog(
+        this.#s,
         'error',
         'breaker.listenerError',
-        `breakwater${this.#tag()}: a "${name}" listener threw`,
+        `breakwater${tagOf(this.#s.name)}: a "${name}" listener threw`,
         { listenerOf: name, error },
         true,
       ),
@@ -205,8 +193,7 @@ export class CircuitBreaker {
 
   /** Like `close()`, and also zeroes the metrics counters (calls in flight go on counting). */
   reset(): void {
-    this.#successes = this.#failures = this.#neutral = this.#rejected = this.#limited = this.#timeouts = this.#fallbacks = this.#slow = 0;
-    this.#lastFailure = undefined;
+    this.#counts = undefined;
     this.#manual('reset');
   }
 
@@ -232,30 +219,11 @@ export class CircuitBreaker {
   /** Counters and rates at this moment. */
   metrics(): BreakerMetrics {
     const c = this.#refresh();
-    const now = this.#s.clock.now();
-    const w = this.#tracker.stats(now);
-    // Consecutive mode: rates over every judged call since the last reset.
-    const judged = this.#successes + this.#failures + this.#timeouts;
-    const consecutive = modeOf(this.#s) === 'consecutive';
-    return {
-      name: this.#s.name,
-      state: c.state,
-      since: this.#toWall(now)(c.since),
-      successes: this.#successes,
-      failures: this.#failures,
-      neutral: this.#neutral,
-      rejected: this.#rejected,
-      limited: this.#limited,
-      timeouts: this.#timeouts,
-      fallbacks: this.#fallbacks,
-      slowCalls: this.#slow,
-      inFlight: this.#inFlight,
-      lastFailureAt: this.#lastFailure ?? null,
-      failureRate: consecutive ? (judged === 0 ? 0 : (this.#failures + this.#timeouts) / judged) : w.failureRate,
-      slowCallRate: consecutive ? (judged === 0 ? 0 : this.#slow / judged) : w.slowCallRate,
-      window: { calls: w.calls, failures: w.failures, slowCalls: w.slowCalls },
-      retryAfter: retryAfter(c, now, this.#s),
-    };
+    const s = this.#s;
+    const now = s.clock.now();
+    const since = toWall(s.clock, now)(c.since);
+    const consecutive = modeOf(s) === 'consecutive';
+    return metricsOf(this.#counts, s.name, c.state, since, this.#inFlight, this.#tracker.stats(now), consecutive, retryAfter(c, now, s));
   }
 
   /**
@@ -265,7 +233,7 @@ export class CircuitBreaker {
   toJSON(): CircuitSnapshot {
     const c = this.#refresh();
     const now = this.#s.clock.now();
-    return writeSnapshot(c, this.#tracker, this.#s.name, now, this.#toWall(now));
+    return writeSnapshot(c, this.#tracker, this.#s.name, now, toWall(this.#s.clock, now));
   }
 
   // ── calls ────────────────────────────────────────────────────────────────
@@ -346,33 +314,25 @@ export class CircuitBreaker {
 
   /** The circuit refused the call. */
   #reject<T>(c: Circuit, now: number, options: ExecuteOptions<T> | undefined): Promise<T> {
-    const s = this.#s;
     this.#fleet?.touch();
-    const error = createOpenError(`Circuit${this.#tag()} is open`, retryAfter(c, now, s), s.name);
-    this.#rejected++;
-    if (s.logger !== undefined) {
-      // One record a second at most while calls are refused: a flood of identical lines helps nobody.
-      this.#rejectedLog ??= { at: Number.NEGATIVE_INFINITY, count: 0 };
-      const log = this.#rejectedLog;
-      log.count++;
-      if (now - log.at >= REJECTED_LOG_INTERVAL) {
-        log.at = now;
-        this.#logRejected(c.state, error.retryAfter);
-      }
-    }
-    return this.#answer('rejected', error, options);
+    this.#count().rejected++;
+    return this.#answer('rejected', this.#refused().open(c, now), options);
   }
 
   /** `maxConcurrent` calls are in flight: the call is refused, and counts neither as a failure nor as a success. */
   #limit<T>(options: ExecuteOptions<T> | undefined): Promise<T> {
-    const s = this.#s;
-    const error = createLimitError(
-      `Circuit${this.#tag()} has ${s.maxConcurrent} calls in flight (maxConcurrent)`,
-      s.maxConcurrent as number,
-      s.name,
-    );
-    this.#limited++;
-    return this.#answer('limited', error, options);
+    this.#count().limited++;
+    return this.#answer('limited', this.#refused().limit(), options);
+  }
+
+  #count(): Counts {
+    this.#counts ??= new Counts();
+    return this.#counts;
+  }
+
+  #refused(): Refusals {
+    this.#refusals ??= new Refusals(this.#s);
+    return this.#refusals;
   }
 
   /** A refusal, told to the event's listeners: the caller's fallback answers, or the error rejects. */
@@ -388,7 +348,7 @@ export class CircuitBreaker {
   }
 
   #fallback<T>(error: unknown, fallback: (error: unknown) => T | PromiseLike<T>): T | PromiseLike<T> {
-    this.#fallbacks++;
+    this.#count().fallbacks++;
     this.#tell('fallback', error);
     return fallback(error);
   }
@@ -402,13 +362,7 @@ export class CircuitBreaker {
   #settle(ending: Ending, value: unknown, start: number, probe: boolean, generation: number): void {
     const s = this.#s;
     this.#inFlight--;
-    let outcome: Outcome = ending === RESOLVED ? SUCCESS : ending === ABORTED ? NEUTRAL : FAILURE;
-    // A predicate that throws is reported; the outcome then counts as a failure.
-    if (ending === RESOLVED && s.isResultFailure !== undefined && this.#call('isResultFailure', s.isResultFailure, value, true) === true) {
-      outcome = FAILURE;
-    } else if (ending === THREW && s.isFailure !== undefined && this.#call('isFailure', s.isFailure, value, true) === false) {
-      outcome = NEUTRAL;
-    }
+    const outcome = judge(s, ending, value);
     // A call cut off by the timeout took at least that long: its time is always read.
     const timed = this.#timed || ending === TIMED_OUT;
     const end = timed ? s.clock.now() : 0;
@@ -417,20 +371,16 @@ export class CircuitBreaker {
       // Stryker disable next-line ConditionalExpression: without the option, `end - start >= undefined` is false anyway
       s.slowCallDuration !== undefined &&
       end - start >= s.slowCallDuration;
-    if (slow) this.#slow++;
+    const n = this.#count();
+    if (slow) n.slowCalls++;
     let hint: number | undefined;
-    if (outcome === NEUTRAL) this.#neutral++;
-    else if (outcome === SUCCESS) this.#successes++;
+    if (outcome === NEUTRAL) n.neutral++;
+    else if (outcome === SUCCESS) n.successes++;
     else {
-      if (ending === TIMED_OUT) this.#timeouts++;
-      else this.#failures++;
-      this.#lastFailure = this.#wallNow();
-      // A hint that throws or is not a number gives none: the recovery delay applies.
-      const raw =
-        s.retryAfterHint === undefined || ending === TIMED_OUT
-          ? undefined
-          : this.#call('retryAfterHint', s.retryAfterHint, value, undefined);
-      hint = typeof raw === 'number' ? raw : undefined;
+      if (ending === TIMED_OUT) n.timeouts++;
+      else n.failures++;
+      n.lastFailureAt = wallNow(this.#s.clock);
+      hint = hintOf(s, ending, value);
     }
     // Untimed, the rules read the clock only if they need the time (most successes need none). A success on the
     // system clock may be placed by the reading of this event-loop turn (a time window reads it on every call).
@@ -438,33 +388,13 @@ export class CircuitBreaker {
     if (!this.#fleet?.record(outcome, slow, probe, generation, hint)) this.#settleHere(outcome, slow, probe, generation, time, hint);
     const events = this.#events;
     if (events === undefined) return;
-    const event = ending === TIMED_OUT ? 'timeout' : outcome === SUCCESS ? 'success' : outcome === FAILURE ? 'failure' : 'neutral';
-    if (!events.has(event)) return;
-    // Each event's own fields: `slow` for a judged call, `error` for any but a success, `fromResult` for a failure.
-    const payload: Record<string, unknown> = { name: s.name, duration: end - start };
-    if (event === 'success' || event === 'failure') payload.slow = slow;
-    if (event !== 'success') payload.error = value;
-    if (event === 'failure') payload.fromResult = ending === RESOLVED;
-    events.emit(event, payload as never);
+    tellSettled(events, ending, outcome, s.name, end - start, slow, value);
   }
 
   /** Settles an outcome on the local circuit (always without a store; in fleet mode while the store is unreachable). */
   #settleHere(outcome: Outcome, slow: boolean, probe: boolean, generation: number, time: TimeSource, hint: number | undefined): void {
     const c = this.#circuit.state === 'half-open' ? this.#refresh() : this.#circuit;
     this.#apply(settle(c, this.#tracker, outcome, slow, probe, generation, time, this.#s, hint));
-  }
-
-  /**
-   * Runs one of the user's callbacks (a predicate, `retryAfterHint`, a `backoff` function). One that throws is
-   * reported, never thrown: the step goes on with `onThrow`. Arguments, not a closure: predicates run on every call.
-   */
-  #call<A, R>(option: string, callback: (a: A) => R, arg: A, onThrow: R): R {
-    try {
-      return callback(arg);
-    } catch (error) {
-      this.#log('error', 'breaker.predicateError', `breakwater${this.#tag()}: ${option} threw`, { option, error }, true);
-      return onThrow;
-    }
   }
 
   // ── state ────────────────────────────────────────────────────────────────
@@ -492,43 +422,17 @@ export class CircuitBreaker {
   #transitioned(prev: Circuit, next: Circuit, source: 'local' | 'remote'): void {
     const s = this.#s;
     const now = s.clock.now();
-    const at = this.#toWall(now)(next.since);
+    const at = toWall(this.#s.clock, now)(next.since);
     if (s.logger !== undefined) {
       // Rejections not yet logged are told before the transition that ends them.
-      if (this.#rejectedLog !== undefined && this.#rejectedLog.count > 0) this.#logRejected(prev.state, undefined);
-      const fields: Record<string, unknown> = {
-        from: prev.state,
-        to: next.state,
-        reason: next.reason,
-        at: new Date(at).toISOString(),
-        source,
-      };
-      if (next.state === 'open') fields.retryAfter = Math.max(0, next.openUntil - now);
-      const opens = next.state === 'open' || next.state === 'forced-open';
-      this.#log(
-        opens ? 'warn' : 'info',
-        'breaker.stateChange',
-        `Circuit${this.#tag()} ${prev.state} → ${next.state} (${next.reason})`,
-        fields,
-      );
+      this.#refusals?.flushLog(prev.state, undefined);
+      logTransition(s, prev, next, source, now, at);
     }
     this.#emit('stateChange', { name: s.name, from: prev.state, to: next.state, reason: next.reason, at, source });
   }
 
-  /** Logs the calls rejected since the last such record. */
-  #logRejected(state: CircuitState, retryAfter: number | undefined): void {
-    const log = this.#rejectedLog as { count: number };
-    const rejected = log.count;
-    log.count = 0;
-    this.#log('warn', 'breaker.rejected', `Circuit${this.#tag()} is open: ${rejected} call${rejected === 1 ? '' : 's'} rejected`, {
-      state,
-      rejected,
-      retryAfter,
-    });
-  }
-
   #restore(snapshot: CircuitSnapshot, now: number): void {
-    const wall = this.#wallNow();
+    const wall = wallNow(this.#s.clock);
     this.#circuit = restoreSnapshot(this.#circuit, this.#tracker, snapshot, now, (t) => now - (wall - t));
   }
 
@@ -545,13 +449,10 @@ export class CircuitBreaker {
       tracker: this.#tracker,
       settleLocally: (outcome, slow, probe, generation, hint) => this.#settleHere(outcome, slow, probe, generation, this.#s.clock, hint),
       emit: (event, payload) => this.#emit(event, payload),
-      log: (level, event, message, fields, echo) => this.#log(level, event, `breakwater${this.#tag()}: ${message}`, fields, echo),
+      log: (level, event, message, fields, echo) =>
+        writeLog(this.#s, level, event, `breakwater${tagOf(this.#s.name)}: ${message}`, fields, echo),
     };
-    const join = (store as Record<symbol, (settings: Settings, host: FleetHost) => FleetLink>)[JOIN] as (
-      settings: Settings,
-      host: FleetHost,
-    ) => FleetLink;
-    return join.call(store, this.#s, host);
+    return joinStore(store, this.#s, host);
   }
 
   /** Half-open in fleet mode: the store decides which call, fleet-wide, is the probe. */
@@ -574,22 +475,6 @@ export class CircuitBreaker {
 
   // ── helpers ──────────────────────────────────────────────────────────────
 
-  /** ` "name"`, or nothing: every message names the breaker the same way. Made when needed, not held (idle memory). */
-  #tag(): string {
-    return this.#s.name === undefined ? '' : ` "${this.#s.name}"`;
-  }
-
-  #wallNow(): number {
-    const clock = this.#s.clock;
-    return clock.wallNow === undefined ? Date.now() : clock.wallNow();
-  }
-
-  /** Maps times of the breaker's clock, read as `now`, to wall-clock times. */
-  #toWall(now: number): (t: number) => number {
-    const wall = this.#wallNow();
-    return (t) => wall - (now - t);
-  }
-
   #updateTimed(): void {
     const events = this.#events;
     this.#timed = this.#s.slowCallDuration !== undefined || (events !== undefined && CALL_EVENTS.some((e) => events.has(e)));
@@ -602,20 +487,5 @@ export class CircuitBreaker {
   /** Tells a refusal or a fallback to its listeners, if it has any: the payload is built only then. */
   #tell(event: 'rejected' | 'limited' | 'fallback', error: unknown): void {
     if (this.#events?.has(event)) this.#emit(event, { name: this.#s.name, error } as never);
-  }
-
-  /**
-   * Logs a record and a message through the user's logger. Without one, `echo` sends the message to the console
-   * (with the error, or else the fields). A logger that throws must not break the breaker.
-   */
-  // Stryker disable next-line BooleanLiteral: every call that leaves out `echo` has a logger, which makes `echo` unread
-  #log(level: 'info' | 'warn' | 'error', event: string, message: string, fields: Record<string, unknown>, echo = false): void {
-    const s = this.#s;
-    try {
-      if (s.logger !== undefined) s.logger[level]({ event, breaker: s.name, ...fields }, message);
-      else if (echo) console[level](message, 'error' in fields ? fields.error : fields);
-    } catch {
-      // A logger that throws has nowhere left to report to.
-    }
   }
 }

@@ -34,3 +34,14 @@ export const turnClock: Clock = {
     return now;
   },
 };
+
+/** Wall-clock milliseconds by `clock` (`Date.now` when it has no `wallNow`). */
+export function wallNow(clock: Clock): number {
+  return clock.wallNow === undefined ? Date.now() : clock.wallNow();
+}
+
+/** Maps times of `clock`, read as `now`, to wall-clock times. */
+export function toWall(clock: Clock, now: number): (t: number) => number {
+  const wall = wallNow(clock);
+  return (t) => wall - (now - t);
+}

@@ -71,3 +71,15 @@ export interface FleetLink {
    */
   leave(): Promise<void>;
 }
+
+/**
+ * Hands a breaker, by its settings (checked options) and host, to the fleet engine of `store` (a store the options
+ * check found to carry one under `JOIN`).
+ */
+export function joinStore(store: object, settings: object, host: FleetHost): FleetLink {
+  const join = (store as Record<symbol, (settings: object, host: FleetHost) => FleetLink>)[JOIN] as (
+    settings: object,
+    host: FleetHost,
+  ) => FleetLink;
+  return join.call(store, settings, host);
+}
