@@ -8,6 +8,34 @@ const replaced = initialCircuit(0);
 const fault: Phase = { name: 'fault', outage: { since: 5, replaced } };
 
 describe('nextPhase', () => {
+  it('an event that does not apply leaves the phase as it is: the very same object', () => {
+    const outage = { since: 5, replaced: undefined };
+    const p = {
+      synced: SYNCED,
+      fault,
+      faultKept: { name: 'fault', outage } as Phase,
+      leaving: { name: 'leaving', done, outage: undefined } as Phase,
+      leavingDown: { name: 'leaving', done, outage: { since: 5, replaced } } as Phase,
+      leavingKept: { name: 'leaving', done, outage } as Phase,
+      left: { name: 'left', done, storeDown: false } as Phase,
+      leftDown: { name: 'left', done, storeDown: true } as Phase,
+    };
+    const unchanged: Array<[Phase, Parameters<typeof nextPhase>[1]]> = [
+      ...[p.fault, p.faultKept, p.leavingDown, p.leavingKept, p.leftDown].map(
+        (phase) => [phase, { type: 'storeFailed', at: 9, replaced }] as [Phase, Parameters<typeof nextPhase>[1]],
+      ),
+      ...[p.synced, p.leaving, p.left].map((phase) => [phase, { type: 'storeAnswered' }] as [Phase, Parameters<typeof nextPhase>[1]]),
+      ...[p.synced, p.faultKept, p.leaving, p.leavingKept, p.left, p.leftDown].map(
+        (phase) => [phase, { type: 'controlled' }] as [Phase, Parameters<typeof nextPhase>[1]],
+      ),
+      ...[p.leaving, p.leavingDown, p.left, p.leftDown].map(
+        (phase) => [phase, { type: 'leave', done }] as [Phase, Parameters<typeof nextPhase>[1]],
+      ),
+      ...[p.synced, p.fault, p.left, p.leftDown].map((phase) => [phase, { type: 'flushed' }] as [Phase, Parameters<typeof nextPhase>[1]]),
+    ];
+    for (const [phase, event] of unchanged) expect(nextPhase(phase, event), `${phase.name} on ${event.type}`).toBe(phase);
+  });
+
   it('synced: a store failure starts an outage, with the circuit a fallback replaced', () => {
     expect(nextPhase(SYNCED, { type: 'storeFailed', at: 5, replaced })).toEqual(fault);
     expect(nextPhase(SYNCED, { type: 'storeFailed', at: 5, replaced: undefined })).toEqual({
