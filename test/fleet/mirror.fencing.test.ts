@@ -173,4 +173,11 @@ describe('verdict: which record wins', () => {
     expect(verdict(rec('', '', 5), rec('7', 'a.1', 9), false)).toBe('ignore');
     expect(verdict(rec('', '', 11), rec('7', 'a.1', 9), false)).toBe('adopt');
   });
+  it('versions compare as numbers of any length; a writer’s next write is newer; a record seen missing at the same time is not', () => {
+    expect(verdict(rec('9', 'b.1'), rec('10', 'a.1'), false)).toBe('ignore');
+    expect(verdict(rec('100', 'b.1'), rec('99', 'a.1'), false)).toBe('adopt');
+    expect(verdict(rec('8', 'a.2'), rec('7', 'a.1'), false)).toBe('adopt');
+    expect(verdict(rec('8', 'a.1'), rec('7', 'a.1'), false)).toBe('adopt');
+    expect(verdict(rec('', '', 9), rec('7', 'a.1', 9), true)).toBe('ignore');
+  });
 });

@@ -7,7 +7,13 @@ import type { Attempt } from '../../src/fleet/compare-and-set.js';
 import type { SharedRecord } from '../../src/fleet/contract.js';
 import { ProbeSlots, Retry, unknownProbe } from '../../src/fleet/recovery.js';
 
-const probe = (generation: number, outcome: Outcome = SUCCESS): Settled => ({ outcome, slow: false, probe: true, generation, hint: undefined });
+const probe = (generation: number, outcome: Outcome = SUCCESS): Settled => ({
+  outcome,
+  slow: false,
+  probe: true,
+  generation,
+  hint: undefined,
+});
 const attempt: Attempt = { expected: { version: '7', writer: 'a:6' }, writer: 'a:7' };
 const record = (version: string, writer: string): SharedRecord => ({
   version,

@@ -1,0 +1,38 @@
+// The store's clock and the local one differ (here by 1e12 ms): the shared record's times are the store's, and an
+// instance moves them to its own clock when it takes the record. What it reports (since, retryAfter) is right.
+import { describe, expect, it } from 'vitest';
+import { CircuitBreaker } from '../../src/index.js';
+import { fail, fleetPair, quiet, tick } from '../helpers/fleet-fixtures.js';
+import { MemoryStore } from '../helpers/memory-store.js';
+
+/** Within a minute of the wall clock: a time moved by the wrong offset is off by 1e12 ms. */
+const nearNow = (wall: number) => Math.abs(wall - Date.now()) < 60_000;
+
+describe('times in the shared record, on an instance whose clock is not the store’s', () => {
+  it('an instance that learns the circuit opened reports when it opened and when it may close, on its own clock', async () => {
+    const { clock, a, b } = fleetPair({ recoveryTimeout: 1_000 });
+    await tick();
+    clock.t = 200;
+    await a.execute(fail).catch(() => {});
+    await a.flush();
+    await tick();
+    clock.t = 450;
+    const seen = b.metrics();
+    expect(seen.state).toBe('open');
+    expect(nearNow(seen.since)).toBe(true);
+    expect(seen.retryAfter).toBe(750);
+    // The same moment as the instance that opened it (each maps it to the wall clock when asked: a ms apart at most).
+    expect(Math.abs(seen.since - a.metrics().since)).toBeLessThanOrEqual(5);
+  });
+
+  it('an instance that finds no record starts closed, now on its own clock', async () => {
+    const clock = { t: 5_000 };
+    const store = new MemoryStore({ now: () => 1e12 + clock.t });
+    const breaker = new CircuitBreaker({ name: 'api', failureThreshold: 2, clock: { now: () => clock.t }, logger: quiet(), store });
+    await tick();
+    expect(store.calls.read).toBeGreaterThan(0);
+    const m = breaker.metrics();
+    expect(m.state).toBe('closed');
+    expect(nearNow(m.since)).toBe(true);
+  });
+});
