@@ -21,6 +21,7 @@ describe('time window on the system clock: successes placed by the reading of th
     await breaker.execute(() => 'ok');
     expect(breaker.metrics().window.calls).toBe(1);
     for (let round = 0; round < 3; round++) {
+      // Real time on the system clock, the subject here: more than the window's duration again.
       await sleep(60);
       await Promise.all([breaker.execute(() => 'a'), breaker.execute(async () => 'b')]);
       expect(breaker.metrics().window.calls).toBe(2);
