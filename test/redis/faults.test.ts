@@ -90,8 +90,9 @@ describe.skipIf(!redisAvailable())('fleet mode on a real Redis, under faults', (
   it('a probe-slot request that timed out but reached Redis anyway is released when the store answers again', async () => {
     const name = `late-probe-${++n}`;
     const options = { name, failureThreshold: 1, recoveryTimeout: 100, maxProbeWait: 10_000, logger: quiet() };
-    const sa = new CountingStore({ client: io, subscriber: sub, timeout: 100 });
-    const sb = new CountingStore({ client: io2, subscriber: sub2, timeout: 100 });
+    // A timeout a busy machine does not reach before the pause below: only the probe-slot request times out.
+    const sa = new CountingStore({ client: io, subscriber: sub, timeout: 1_000 });
+    const sb = new CountingStore({ client: io2, subscriber: sub2, timeout: 1_000 });
     const a = new CircuitBreaker({ ...options, store: sa });
     const b = new CircuitBreaker({ ...options, store: sb });
     await joined([sa, sb], [sub, sub2]);
@@ -100,18 +101,18 @@ describe.skipIf(!redisAvailable())('fleet mode on a real Redis, under faults', (
     // B hears of it (open, or half-open already: the open state lasts 100 ms, which a busy machine may not poll in).
     expect(await until(() => b.state !== 'closed')).toBe(true);
     await recovered(a);
-    await admin.call('CLIENT', 'PAUSE', '400', 'ALL'); // Redis slow for 400 ms
+    await admin.call('CLIENT', 'PAUSE', '2500', 'ALL'); // Redis slow for 2.5 s
     // A asks for the probe slot; the store times out (the command is on the wire, so it still lands, offline
     // queue or not); A probes on its local circuit and the upstream answers.
     await expect(a.execute(ok)).resolves.toBe('ok');
     expect(a.state).toBe('closed');
     // Once the store answers, A writes its probe's outcome to the slot its request took: the fleet closes,
     // instead of waiting maxProbeWait (10 s) for a slot nobody holds.
-    expect(await until(async () => (await circuitOf(name))?.[0] === 'closed', 4_000)).toBe(true);
+    expect(await until(async () => (await circuitOf(name))?.[0] === 'closed', 8_000)).toBe(true);
     expect(await until(() => b.state === 'closed')).toBe(true);
     await a.dispose();
     await b.dispose();
-  }, 15_000);
+  }, 20_000);
 
   it('pub/sub connection dropped and re-established: a change published meanwhile reaches the instance', async () => {
     const name = `pubsub-${++n}`;
