@@ -60,6 +60,7 @@ breaker.on('storeError', () => send({ type: 'storeError', at: Date.now() }));
 breaker.on('storeRecovered', () => send({ type: 'storeRecovered', at: Date.now() }));
 
 let running = false;
+let looping: Promise<void> = Promise.resolve();
 async function loop(): Promise<void> {
   while (running) {
     await breaker
@@ -69,6 +70,7 @@ async function loop(): Promise<void> {
         return r;
       })
       .catch(() => {});
+    // A pace, not a state: each instance calls about every 20 ms.
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -76,12 +78,12 @@ async function loop(): Promise<void> {
 process.on('message', async (m: { type: string }) => {
   if (m.type === 'go') {
     running = true;
-    void loop();
+    looping = loop();
   } else if (m.type === 'report') {
     send({ type: 'report', state: breaker.state, at: Date.now() });
   } else if (m.type === 'stop') {
     running = false;
-    await new Promise((r) => setTimeout(r, 900)); // the last call settles
+    await looping; // the last call settles
     await breaker.dispose();
     await close();
     send({ type: 'closed', at: Date.now() });

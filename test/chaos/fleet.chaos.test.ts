@@ -146,6 +146,7 @@ describe.skipIf(!redisAvailable())(`chaos: ${N} processes, connections killed, R
       } catch (error) {
         chaosLog.push(`chaos error ${String(error)}`);
       }
+      // A pace, not a state: the next fault comes 100–500 ms later.
       await new Promise((r) => setTimeout(r, 100 + rand() * 400));
     }
     await admin.call('CLIENT', 'UNPAUSE').catch(() => {});
@@ -153,6 +154,7 @@ describe.skipIf(!redisAvailable())(`chaos: ${N} processes, connections killed, R
     if (process.env.CHAOS_TIGHT === '1') {
       // Redis and the upstream are healthy from now on: within maxProbeWait + recoveryTimeout (+ one probe and a sync), all closed.
       up.mode = 'ok';
+      // Time, not a state: this bound is what is checked.
       await new Promise((r) => setTimeout(r, PROBE_WAIT + RECOVERY + UPSTREAM_DELAY + 300));
       const tight = await report();
       console.log(
@@ -169,17 +171,22 @@ describe.skipIf(!redisAvailable())(`chaos: ${N} processes, connections killed, R
     // Redis healthy from now on; the upstream is down.
     up.mode = 'fail';
     const healthy = Date.now();
+    // Time, not a state: the probe leases taken during the chaos end by then (maxProbeWait), and a window more.
     await new Promise((r) => setTimeout(r, PROBE_WAIT + RECOVERY + 1_000));
     // Invariant 1: at most halfOpenProbes (1) upstream calls in flight fleet-wide while the fleet is open.
     up.maxInFlight = up.inFlight;
     const from = up.hits.length;
+    const watchFrom = Date.now();
+    // Time, not a state: probes are counted over about 3 s, bounded by how long that really was.
     await new Promise((r) => setTimeout(r, 3_000));
     const probes = up.hits.length - from;
+    const watched = Date.now() - watchFrom;
     const maxInFlight = up.maxInFlight;
 
     // Invariant 2: once the upstream heals, no instance stays open or half-open after maxProbeWait + recoveryTimeout.
     up.mode = 'ok';
     const healed = Date.now();
+    // Time, not a state: this bound is what is checked.
     await new Promise((r) => setTimeout(r, PROBE_WAIT + RECOVERY + 500));
     const states = await report();
 
@@ -193,6 +200,7 @@ describe.skipIf(!redisAvailable())(`chaos: ${N} processes, connections killed, R
       seed,
       chaos: chaosLog.length,
       probes,
+      watched,
       maxInFlight,
       states,
       notExited,
@@ -203,7 +211,7 @@ describe.skipIf(!redisAvailable())(`chaos: ${N} processes, connections killed, R
     console.log(JSON.stringify(summary, null, 1));
     expect(unhandled).toEqual([]);
     expect(maxInFlight).toBeLessThanOrEqual(1);
-    expect(probes).toBeLessThanOrEqual(Math.ceil(3_000 / RECOVERY) + 1);
+    expect(probes).toBeLessThanOrEqual(Math.ceil(watched / RECOVERY) + 1);
     expect(states).toEqual(workers.map(() => 'closed'));
     expect(notExited).toEqual([]);
   }, 120_000);

@@ -80,6 +80,7 @@ describe('a caller abort after the response', () => {
     await reader.read();
     for (let round = 0; round < 20; round++) {
       gc();
+      // Time, not a state: finalizers run in a task of their own, some time after a collection.
       await new Promise<void>((resolve) => setTimeout(resolve, 10));
     }
     expect(await abortWhileReading(reader, controller)).toBe('aborted: user navigated away');

@@ -140,6 +140,7 @@ export async function startLocalFleet(n: number, connect: (i: number) => Promise
   const loop = async (i: Instance) => {
     while (i.looping) {
       await call(i);
+      // A pace, not a state: each instance calls about every 20 ms.
       await sleep(20);
     }
   };

@@ -74,6 +74,7 @@ breaker.on('storeError', () => send({ type: 'storeError', at: Date.now() }));
 breaker.on('storeRecovered', () => send({ type: 'storeRecovered', at: Date.now() }));
 
 let running = false;
+let looping: Promise<void> = Promise.resolve();
 const stats = { calls: 0, ok: 0, failed: 0, rejected: 0, storeErrorsSeen: 0 };
 process.on('unhandledRejection', (reason) => send({ type: 'unhandled', reason: String(reason) }));
 
@@ -94,6 +95,7 @@ async function loop(): Promise<void> {
         stats.storeErrorsSeen++;
       } else stats.failed++;
     }
+    // A pace, not a state: each instance calls about every 20 ms.
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -104,13 +106,13 @@ process.on('disconnect', () => process.exit(0));
 process.on('message', async (m: { type: string }) => {
   if (m.type === 'go') {
     running = true;
-    void loop();
+    looping = loop();
   } else if (m.type === 'report') {
     send({ type: 'report', state: breaker.state, stats, stalls });
   } else if (m.type === 'stop') {
     running = false;
-    setTimeout(() => process.exit(0), 500).unref();
-    await new Promise((r) => setTimeout(r, 30));
+    setTimeout(() => process.exit(0), 500).unref(); // a deadline: stopped in 500 ms whatever follows
+    await looping; // the call under way settles
     await close();
     process.disconnect?.();
     process.exit(0);

@@ -64,12 +64,15 @@ const logger = {
 const STORE_TIMEOUT = 10_000;
 let store: RedisStore;
 let close: () => Promise<unknown>;
+/** Whether both connections are closed, as the clients see it. */
+let closed: () => boolean;
 if (process.env.CLIENT === 'ioredis') {
   const client = new Redis({ port, host: '127.0.0.1' });
   const sub = client.duplicate();
   await Promise.all([client, sub].map((c) => new Promise((r) => c.once('ready', r))));
   store = new RedisStore({ client, subscriber: sub, prefix: `idle-${process.pid}`, timeout: STORE_TIMEOUT });
   close = () => Promise.all([client.quit(), sub.quit()]);
+  closed = () => client.status === 'end' && sub.status === 'end';
 } else {
   const client = createClient({ url: `redis://127.0.0.1:${port}` });
   await client.connect();
@@ -77,6 +80,7 @@ if (process.env.CLIENT === 'ioredis') {
   await sub.connect();
   store = new RedisStore({ client, subscriber: sub, prefix: `idle-${process.pid}`, timeout: STORE_TIMEOUT });
   close = () => Promise.all([client.quit(), sub.quit()]);
+  closed = () => !client.isOpen && !sub.isOpen;
 }
 
 const options = { store, failureThreshold: 2, recoveryTimeout: 100, logger };
@@ -113,5 +117,8 @@ if (process.env.DISPOSE === '1') {
   await breaker.dispose();
 }
 await close();
-await sleep(50); // a timer the library would start on seeing its connections close starts by then
+// A timer the library would start on seeing its connections close starts by then: once the clients see them closed,
+// and a turn later (the 'end' events come on a later tick).
+await until(closed, 10_000);
+await new Promise((resolve) => setImmediate(resolve));
 report('closed', { errors: logged.splice(0), timers: live.size, resources: process.getActiveResourcesInfo() });

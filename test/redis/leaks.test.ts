@@ -5,18 +5,20 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
-import { quiet } from '../helpers/fleet-fixtures.js';
-import { sleep, until } from '../helpers/real-time.js';
+import { quiet, tick } from '../helpers/fleet-fixtures.js';
+import { until } from '../helpers/real-time.js';
+import { answered, numsub } from '../helpers/redis-pubsub.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 const fail = () => Promise.reject(new Error('upstream down'));
 const ok = () => Promise.resolve('ok');
 
-/** Subscribers of a channel on the server, all connections together. */
-async function numsub(admin: Redis, channel: string): Promise<number> {
-  const r = (await admin.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
-  return Number(r[1]);
-}
+/**
+ * Resolves a turn after the next failed connection attempt of a node-redis client without an offline queue: it
+ * refuses every command it had queued then (a SUBSCRIBE sent while it is down waits for that).
+ */
+const nextFailure = (client: { once(event: 'error', listener: () => void): unknown }) =>
+  new Promise<void>((resolve) => client.once('error', () => resolve())).then(tick);
 
 describe.skipIf(!redisAvailable())('resource growth on a real Redis', () => {
   let server: RedisServer;
@@ -58,7 +60,7 @@ describe.skipIf(!redisAvailable())('resource growth on a real Redis', () => {
       for (const b of breakers) await b.execute(i % 3 ? ok : fail).catch(() => {});
       await Promise.all(breakers.map((b) => b.dispose()));
     }
-    await sleep(50);
+    await answered(sub); // every SUBSCRIBE the stores sent is confirmed, and what its answer set off has run
     expect(sub.listenerCount('message') - base.message).toBeLessThanOrEqual(1);
     expect(sub.listenerCount('ready') - base.ready).toBeLessThanOrEqual(1);
     expect(client.listenerCount('ready') - base.clientReady).toBe(0);
@@ -71,9 +73,10 @@ describe.skipIf(!redisAvailable())('resource growth on a real Redis', () => {
     const sub = client.duplicate();
     sub.on('error', () => {});
     await sub.connect();
+    // Closed at once: a later test restarts Redis, and quit() waits for ever on a client still reconnecting.
     cleanups.push(
-      () => client.quit(),
-      () => sub.quit(),
+      () => client.destroy(),
+      () => sub.destroy(),
     );
     const base = { ready: sub.listenerCount('ready') };
     for (let i = 0; i < 100; i++) {
@@ -93,14 +96,25 @@ describe.skipIf(!redisAvailable())('resource growth on a real Redis', () => {
   // a retry waits for 'ready'. A breaker disposed meanwhile must take that retry with it.
   describe('breakers created and dropped while the subscriber is down', () => {
     const CYCLES = 50;
-    /** Request-scoped keys: each breaker joins, makes a call and is dropped (a registry evicting it, say). */
-    async function dropBreakers(store: RedisStore): Promise<void> {
+    /**
+     * After a reconnection: once what was sent at reconnection is answered, waits (up to 2 s) for nothing of the
+     * channel to be held, as an answer may still set off an UNSUBSCRIBE. What stays held is what the test reports.
+     */
+    async function settledClean(sub: { ping(): Promise<unknown> }, channel: string, empty = () => true): Promise<void> {
+      await answered(sub);
+      await until(async () => empty() && (await numsub(admin, channel)) === 0, 2_000);
+    }
+    /**
+     * Request-scoped keys: each breaker joins, makes a call and is dropped (a registry evicting it, say). `refused`
+     * resolves once every SUBSCRIBE they sent was refused, and what the refusals set off has run.
+     */
+    async function dropBreakers(store: RedisStore, refused: () => Promise<void>): Promise<void> {
       for (let i = 0; i < CYCLES; i++) {
         const b = new CircuitBreaker({ name: `gone-${i}`, store, failureThreshold: 2, logger: quiet() });
         await b.execute(ok).catch(() => {});
         await b.dispose();
       }
-      await sleep(20);
+      await refused();
     }
 
     it('ioredis: a dropped breaker takes its subscription retry with it (no "ready" listener piles up, no extra re-reads at reconnection)', async () => {
@@ -132,17 +146,23 @@ describe.skipIf(!redisAvailable())('resource growth on a real Redis', () => {
 
       server.kill();
       expect(await until(() => sub.status !== 'ready')).toBe(true);
-      await dropBreakers(store);
+      // Without an offline queue, a SUBSCRIBE is refused at once.
+      await dropBreakers(store, tick);
       const readyDuringOutage = sub.listenerCount('ready') - baseReady;
       // One breaker of the store lives on (on the store's fallback while Redis is down).
       const kept = new CircuitBreaker({ name: 'kept', store, failureThreshold: 2, logger: quiet() });
-      await sleep(20);
+      const faults: unknown[] = [];
+      kept.on('storeError', (e) => faults.push(e));
+      expect(await until(() => faults.length > 0), 'the kept breaker meets the outage').toBe(true);
 
       const readsBefore = reads;
       await server.start();
       expect(await until(() => io.status === 'ready' && sub.status === 'ready')).toBe(true);
-      await sleep(500);
-      // The store reads its one live record back at reconnection (and the breaker itself reads it as it recovers).
+      // The store reads its one live record back at reconnection (and the breaker itself reads it as it recovers):
+      // once the subscriber answered, every SUBSCRIBE sent at reconnection was, and the re-reads they set off are
+      // sent; once the client answered, those were, and the breaker's own read is sent.
+      await answered(sub);
+      await answered(io);
       const readsAtReconnect = reads - readsBefore;
       await kept.dispose();
 
@@ -157,6 +177,8 @@ describe.skipIf(!redisAvailable())('resource growth on a real Redis', () => {
       const client = createClient({ url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } });
       const sub = createClient({ url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } });
       for (const c of [client, sub]) c.on('error', () => {});
+      let subFailures = 0;
+      sub.on('error', () => subFailures++);
       const connecting = Promise.all([client.connect(), sub.connect()]).catch(() => {});
       cleanups.push(
         () => client.destroy(),
@@ -183,14 +205,14 @@ describe.skipIf(!redisAvailable())('resource growth on a real Redis', () => {
           }),
       };
       const store = new RedisStore({ client, subscriber: counted as never, prefix: 'lk-early-nr', timeout: 100 });
-      await sleep(100);
+      expect(await until(() => subFailures > 0), 'the subscriber fails to connect').toBe(true);
       const baseReady = sub.listenerCount('ready');
-      await dropBreakers(store);
+      await dropBreakers(store, () => nextFailure(sub));
       const readyWhileDown = sub.listenerCount('ready') - baseReady;
       await server.start();
       await connecting;
       expect(await until(() => client.isReady && sub.isReady)).toBe(true);
-      await sleep(300);
+      await settledClean(sub, 'lk-early-nr:changes', () => held.size === 0);
       const subscribedAfter = await numsub(admin, 'lk-early-nr:changes');
       // Before the fix (CYCLES = 50): 51 `ready` listeners while down; then 50 listeners held, NUMSUB 1.
       expect.soft(readyWhileDown, "'ready' listeners on the subscriber while it was down").toBeLessThanOrEqual(2);
@@ -214,12 +236,12 @@ describe.skipIf(!redisAvailable())('resource growth on a real Redis', () => {
 
       server.kill();
       expect(await until(() => !sub.isReady)).toBe(true);
-      await dropBreakers(store);
+      await dropBreakers(store, () => nextFailure(sub));
       const readyDuringOutage = sub.listenerCount('ready') - baseReady;
 
       await server.start();
       expect(await until(() => client.isReady && sub.isReady)).toBe(true);
-      await sleep(300);
+      await settledClean(sub, 'lk-out-nr:changes');
       // No breaker of the store is left: the connection should hold nothing of it.
       const subscribedAfter = await numsub(admin, 'lk-out-nr:changes');
       expect({ readyDuringOutage: readyDuringOutage <= 2 ? 'bounded' : readyDuringOutage, subscribedAfter }).toEqual({

@@ -4,7 +4,8 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SharedRecord } from '../../src/fleet/index.js';
 import { RedisStore } from '../../src/redis/index.js';
-import { sleep, until } from '../helpers/real-time.js';
+import { until } from '../helpers/real-time.js';
+import { answered } from '../helpers/redis-pubsub.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 const available = redisAvailable();
@@ -52,7 +53,8 @@ describe.skipIf(!available)('subscriptions on a real Redis', () => {
       off?.();
       const heard: SharedRecord[] = [];
       const off2 = store.subscribe?.('n', (r) => heard.push(r));
-      await sleep(100);
+      // Subscribed, left and subscribed again: once the subscriber answers, the last of these is in effect.
+      await answered(subscriber);
       await store.compareAndSet('n', none, write('x'));
       expect(await until(() => heard.length === 1)).toBe(true);
       off2?.();
@@ -63,12 +65,12 @@ describe.skipIf(!available)('subscriptions on a real Redis', () => {
       const store = new RedisStore({ client, subscriber, prefix: `re-${which}` });
       const first: string[] = [];
       const off = store.subscribe?.('n', (r) => first.push(r.version));
-      await sleep(50);
+      await answered(subscriber);
       off?.();
       await Promise.resolve();
       const heard: SharedRecord[] = [];
       const off2 = store.subscribe?.('n', (r) => heard.push(r));
-      await sleep(50);
+      await answered(subscriber);
       const r = await store.compareAndSet('n', none, write('x'));
       expect(r.ok).toBe(true);
       expect(await until(() => heard.length === 1)).toBe(true);
@@ -83,13 +85,13 @@ describe.skipIf(!available)('subscriptions on a real Redis', () => {
       const h2: string[] = [];
       const off1 = s1.subscribe?.('n', (r) => h1.push(r.version));
       const off2 = s2.subscribe?.('n', (r) => h2.push(r.version));
-      await sleep(50);
+      await answered(subscriber);
       off1?.();
-      await sleep(20);
+      await answered(subscriber); // s1's leave is in effect on the server
       await s2.compareAndSet('n', none, write('y'));
       await s1.compareAndSet('n', none, write('y'));
       expect(await until(() => h2.length === 1)).toBe(true);
-      await sleep(30);
+      await answered(subscriber); // s1's message, if sent to this connection at all, has arrived
       expect(h1).toEqual([]);
       off2?.();
     });
@@ -101,9 +103,9 @@ describe.skipIf(!available)('subscriptions on a real Redis', () => {
       const h2: string[] = [];
       const off1 = s1.subscribe?.('a', () => {});
       const off2 = s2.subscribe?.('b', (r) => h2.push(r.version));
-      await sleep(50);
+      await answered(subscriber);
       off1?.();
-      await sleep(20);
+      await answered(subscriber); // s1's leave is in effect on the server
       await s2.compareAndSet('b', none, write('y'));
       expect(await until(() => h2.length === 1)).toBe(true);
       off2?.();

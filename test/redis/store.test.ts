@@ -7,7 +7,9 @@ import type { SharedRecord } from '../../src/fleet/index.js';
 import { CircuitBreaker, type StateChangeEvent } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { COMPARE_AND_SET, READ } from '../../src/redis/scripts.js';
-import { untilOrThrow as until } from '../helpers/real-time.js';
+import { CountingStore } from '../helpers/counting-store.js';
+import { sleep, untilOrThrow as until } from '../helpers/real-time.js';
+import { answered } from '../helpers/redis-pubsub.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 const available = redisAvailable();
@@ -88,7 +90,7 @@ describe('RedisStore options', () => {
     const store = new RedisStore({ client: fakeIo, subscriber });
     const off = store.subscribe?.('a', () => {});
     await until(() => attempts === 1);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((resolve) => setImmediate(resolve)); // the refusal is handled: the store let the subscription go
     store.subscribe?.('b', () => {});
     await until(() => attempts === 2);
     off?.();
@@ -128,6 +130,7 @@ describe.skipIf(!available)('RedisStore on a real Redis', () => {
 
   for (const which of ['ioredis', 'node-redis'] as const) {
     describe(which, () => {
+      const subscriberOf = () => (clients().find(([n]) => n === which) as ReturnType<typeof clients>[number])[2];
       const make = (options: { prefix?: string; subscribe?: boolean } = {}) => {
         const [, client, subscriber] = clients().find(([n]) => n === which) as ReturnType<typeof clients>[number];
         return new RedisStore({
@@ -203,14 +206,14 @@ describe.skipIf(!available)('RedisStore on a real Redis', () => {
         const seen: SharedRecord[] = [];
         const off = store.subscribe?.(name, (r) => seen.push(r));
         store.subscribe?.('other', () => seen.push({} as SharedRecord));
-        await new Promise((r) => setTimeout(r, 50));
+        await answered(subscriberOf()); // the SUBSCRIBE is confirmed
         const r = await store.compareAndSet(name, none, write());
         await until(() => seen.length === 1);
         expect(seen[0]).toEqual(expect.objectContaining({ version: r.ok ? r.version : '?', writer: 'me', settings: 'abcd1234' }));
         off?.();
         off?.();
         await store.compareAndSet(name, by(r.ok ? r.version : ''), write());
-        await new Promise((r) => setTimeout(r, 30));
+        await answered(subscriberOf()); // the write's message has arrived
         expect(seen).toHaveLength(1);
       });
 
@@ -218,38 +221,39 @@ describe.skipIf(!available)('RedisStore on a real Redis', () => {
         const store = make({ subscribe: true, prefix: `junk-${which}` });
         const seen: SharedRecord[] = [];
         store.subscribe?.('j', (r) => seen.push(r));
-        await new Promise((r) => setTimeout(r, 50));
+        await answered(subscriberOf()); // the SUBSCRIBE is confirmed
         await io.publish(`junk-${which}:changes`, 'garbage');
         await io.publish(`junk-${which}:changes`, '1\n2\n3\n4\n5\n6\n7\n8\n{junk-x:nobody}');
-        await new Promise((r) => setTimeout(r, 50));
+        await answered(subscriberOf()); // both messages have arrived
         expect(seen).toEqual([]);
       });
     });
   }
 
   it('one breaker shared by an ioredis instance and a node-redis instance', async () => {
-    const a = new CircuitBreaker({
-      name: 'mixed',
-      store: new RedisStore({ client: io, subscriber: ioSub, prefix: 'mix' }),
-      failureThreshold: 2,
-      recoveryTimeout: 200,
-    });
-    const b = new CircuitBreaker({
-      name: 'mixed',
-      store: new RedisStore({ client: nr, subscriber: nrSub, prefix: 'mix' }),
-      failureThreshold: 2,
-      recoveryTimeout: 200,
-    });
+    const sa = new CountingStore({ client: io, subscriber: ioSub, prefix: 'mix' });
+    const sb = new CountingStore({ client: nr, subscriber: nrSub, prefix: 'mix' });
+    const a = new CircuitBreaker({ name: 'mixed', store: sa, failureThreshold: 2, recoveryTimeout: 200 });
+    const b = new CircuitBreaker({ name: 'mixed', store: sb, failureThreshold: 2, recoveryTimeout: 200 });
     const seen: StateChangeEvent[] = [];
     b.on('stateChange', (e) => seen.push(e));
-    await new Promise((r) => setTimeout(r, 50));
+    // Both have joined: each read the shared record once, each SUBSCRIBE is confirmed.
+    await until(() => sa.reads > 0 && sb.reads > 0);
+    await answered(ioSub, nrSub);
     await a.execute(() => Promise.reject(new Error('down'))).catch(() => {});
     await b.execute(() => Promise.reject(new Error('down'))).catch(() => {});
     await until(() => a.state === 'open' && b.state === 'open');
     await until(() => a.state === 'half-open', 1_000);
-    // Probes that take a while: the second call meets the first's lease, not a closed circuit.
-    const slow = (v: string) => () => new Promise<string>((r) => setTimeout(() => r(v), 50));
-    const results = await Promise.allSettled([a.execute(slow('a')), b.execute(slow('b'))]);
+    // Probes that take a while: the second call meets the first's lease, not a closed circuit. A probe ends once a
+    // call was refused (or after 2 s, if none is: both were let through), however slow the store is to refuse.
+    let refuse = () => {};
+    const refused = new Promise<void>((resolve) => {
+      refuse = resolve;
+    });
+    const slow = (v: string) => () => Promise.race([refused, sleep(2_000)]).then(() => v);
+    const calls = [a.execute(slow('a')), b.execute(slow('b'))];
+    for (const call of calls) call.catch(refuse);
+    const results = await Promise.allSettled(calls);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     await until(() => a.state === 'closed' && b.state === 'closed');
     expect(seen.map((e) => `${e.from}>${e.to}`)).toEqual(['closed>open', 'open>half-open', 'half-open>closed']);
@@ -336,7 +340,7 @@ describe('RedisStore replies and listeners', () => {
     const seen: string[] = [];
     const offA = store.subscribe?.('n', () => seen.push('a'));
     store.subscribe?.('n', () => seen.push('b'));
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((resolve) => setImmediate(resolve));
     offA?.();
     handlers[0]?.(`5\n1\n0\n0\ns\nc\nt\nw\n${store.key('n')}`, 'breakwater:changes');
     expect(seen).toEqual(['b']);
@@ -384,7 +388,7 @@ describe('RedisStore replies and listeners', () => {
     // One `ready` listener per connection stays; the store no longer hears of reconnections.
     expect(ready.size).toBe(1);
     fire();
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((resolve) => setImmediate(resolve)); // a re-read, had one started, would have answered by now
     expect(heard).toEqual(['7']);
   });
 

@@ -77,6 +77,8 @@ describe('fetch wrapper over real fetch (fuzz)', () => {
             });
             await Promise.race([call, sleep(2_000)]);
             if (!settled) problems.push('never settled');
+            // Time, not a state: room for a late abort (due 70 ms after the start at most, so it fires first) and for
+            // a rejection it sets off to surface; a slow machine only leaves more.
             await sleep(100);
           } finally {
             unhandled.uninstall();
