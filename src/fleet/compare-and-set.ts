@@ -62,6 +62,24 @@ export interface Writer {
 
 const identity = (t: number) => t;
 
+/**
+ * The store time a step from `rec` is computed at: the record's own time when just read (exact), else the
+ * estimate. Never behind the last write's time, unless that time is ahead of the store's clock (a clock that
+ * stepped back, or a record written by hand): the store refuses writes from its future.
+ */
+export function stepTime(rec: SharedRecord, fresh: boolean, link: StoreLink): number {
+  return Math.max(fresh ? rec.now : link.storeNow(), Math.min(rec.at, rec.now));
+}
+
+/** The shared circuit of `rec` at store time `now`; its tracker is loaded into the writer's scratch tracker. */
+export function loadShared(w: Writer, rec: SharedRecord, now: number): Circuit {
+  const scratch = w.scratch;
+  scratch.reset();
+  const snapshot = decodeTracker(rec.tracker);
+  if (snapshot !== undefined) scratch.restore(snapshot, now, identity);
+  return decodeCircuit(rec.circuit) ?? w.absent(now);
+}
+
 /** Computes a step from the shared record and writes it if nobody wrote in between; returns the step's result. */
 export async function compareAndSet<T>(w: Writer, compute: Compute<T>, onAttempt?: (attempt: Attempt) => void): Promise<T> {
   const { link, scratch } = w;
@@ -73,13 +91,8 @@ export async function compareAndSet<T>(w: Writer, compute: Compute<T>, onAttempt
   // Learnt before computing, as after a conflict: outcomes waiting under a replaced closed generation move to it.
   if (fresh) w.learn(rec, sent);
   for (let attempt = 0; ; attempt++) {
-    // Never behind the last write's time, unless that time is ahead of the store's clock (a clock that
-    // stepped back, or a record written by hand): the store refuses writes from its future.
-    const now = Math.max(fresh ? rec.now : link.storeNow(), Math.min(rec.at, rec.now));
-    const base = decodeCircuit(rec.circuit) ?? w.absent(now);
-    scratch.reset();
-    const snapshot = decodeTracker(rec.tracker);
-    if (snapshot !== undefined) scratch.restore(snapshot, now, identity);
+    const now = stepTime(rec, fresh, link);
+    const base = loadShared(w, rec, now);
     const step = compute(base, now, scratch);
     const tracker = step.tracker ? JSON.stringify(scratch.toJSON(now, identity)) : rec.tracker;
     if (step.next === base && tracker === rec.tracker) {

@@ -9,14 +9,26 @@
  */
 
 import type { ControlOp, FleetHost, FleetLink, ProbeTicket } from '../core/fleet-link.js';
-import { admission, admitProbe, advanceAll, disable, FAILURE, forceOpen, manual, NEUTRAL, type Outcome, SUCCESS } from '../core/rules.js';
+import {
+  admission,
+  admitProbe,
+  advanceAll,
+  type Circuit,
+  disable,
+  FAILURE,
+  forceOpen,
+  manual,
+  NEUTRAL,
+  type Outcome,
+  SUCCESS,
+} from '../core/rules.js';
 import type { StoreErrorPolicy } from '../core/types.js';
 import type { Settings } from '../options/breaker-options.js';
 import { fail, methods, num } from '../options/checks.js';
 import { createTracker } from '../trackers/create.js';
 import { applyOutcomes, Batch, type Settled } from './batch.js';
 import { settingsDigest } from './codec.js';
-import { type Attempt, type Compute, ContentionError, compareAndSet, type Writer } from './compare-and-set.js';
+import { type Attempt, type Compute, ContentionError, compareAndSet, loadShared, stepTime, type Writer } from './compare-and-set.js';
 import type { SharedRecord, StoreOperations } from './contract.js';
 import { Mirror } from './mirror.js';
 import { following, nextPhase, outageOf, type Phase, type PhaseEvent, SYNCED, storeDown } from './phase.js';
@@ -60,6 +72,8 @@ export class FleetSync implements FleetLink {
   #reading: Promise<void> | undefined;
   #flushing: Promise<void> | undefined;
   #admitting = 0;
+  /** The writer tag of the outcomes' write under way, once sent (see `#foreseen`). */
+  #writingAs: string | undefined;
   /** The manual control being written, re-applied over records that arrive before it lands. */
   #pendingControl: ControlOp | undefined;
   #controls = 0;
@@ -78,7 +92,8 @@ export class FleetSync implements FleetLink {
     const digest = settingsDigest(s);
     this.#link = new StoreLink(store, name, s.clock);
     this.#batch = new Batch(checked.syncInterval, () => this.#startFlush());
-    this.#mirror = new Mirror(s, host, this.#link, this.#batch, digest);
+    // The records it learns reach the local circuit through `#adopt`, which adds the outcomes not yet written.
+    this.#mirror = new Mirror(s, { ...host, adopt: (next, source) => this.#adopt(next, source) }, this.#link, this.#batch, digest);
     this.#retry = new Retry(Math.max(checked.syncInterval, 1_000));
     let subscribed = false;
     if (store.subscribe !== undefined) {
@@ -177,6 +192,11 @@ export class FleetSync implements FleetLink {
     }
     const batch = this.#batch;
     batch.waiting.push({ outcome, slow, probe, generation, hint });
+    // A failure that waits behind a write under way (the store is slow to answer) may open the circuit already.
+    if (outcome === FAILURE && !probe && this.#flushing !== undefined && this.#host.circuit().state === 'closed') {
+      const open = this.#foreseen();
+      if (open !== undefined) this.#guess(this.#host.circuit(), open);
+    }
     // Failures and probe outcomes go at once: they may open or close the circuit for everyone.
     if (probe || outcome === FAILURE || batch.full) this.#startFlush();
     else if (this.#flushing === undefined) batch.arm();
@@ -316,6 +336,7 @@ export class FleetSync implements FleetLink {
             (base, now, tracker) => ({ ...applyOutcomes(base, tracker, items, now, this.#s), result: undefined }),
             (sent) => {
               attempt = sent;
+              this.#writingAs = sent.writer;
             },
           );
         } catch (error) {
@@ -328,12 +349,42 @@ export class FleetSync implements FleetLink {
           }
           this.#failed(error, attempt === undefined ? undefined : { attempt, count: items.length });
         } finally {
-          batch.writing = undefined;
+          batch.writing = this.#writingAs = undefined;
         }
       }
     } finally {
       this.#flushing = undefined;
     }
+  }
+
+  /**
+   * The open circuit that the shared record known and the failures not yet in it make by the rules, if they open
+   * it: while the store is slow to answer a write, the local circuit opens at once then, rather than letting calls
+   * through until the answer comes (the store's record replaces it when it comes).
+   */
+  #foreseen(): Circuit | undefined {
+    const rec = this.#mirror.rec;
+    const batch = this.#batch;
+    // The outcomes being written are in the record once it is the one their write made.
+    const writing = batch.writing;
+    const items = writing === undefined || rec?.writer === this.#writingAs ? batch.waiting : writing.concat(batch.waiting);
+    if (rec === undefined || !items.some((i) => i.outcome === FAILURE && !i.probe)) return undefined;
+    const now = stepTime(rec, false, this.#link);
+    const { next } = applyOutcomes(loadShared(this.#writer, rec, now), this.#writer.scratch, items, now, this.#s);
+    return next.state === 'open' ? this.#mirror.local(next) : undefined;
+  }
+
+  /** A record learnt: a closed circuit that the failures not yet written would open is adopted open. */
+  #adopt(next: Circuit, source: 'local' | 'remote'): void {
+    const open = next.state === 'closed' ? this.#foreseen() : undefined;
+    if (open === undefined) this.#host.adopt(next, source);
+    else this.#guess(next, open);
+  }
+
+  /** The local circuit opens on a guess (`#foreseen`) in place of `from`. */
+  #guess(from: Circuit, open: Circuit): void {
+    this.#mirror.guessed(from, open);
+    this.#host.adopt(open, 'local');
   }
 
   /** Writes outcomes now, ahead of the batch. */

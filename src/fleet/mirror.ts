@@ -51,6 +51,8 @@ export class Mirror {
   /** Records taken so far: an answer to a request sent before the last one was taken may have crossed it. */
   #taken = 0;
   readonly #warned = new Set<string>();
+  /** An open circuit guessed from failures not yet written, and the local circuit it replaced (see `guessed`). */
+  #guess: { readonly from: Circuit; readonly to: Circuit } | undefined;
 
   constructor(
     readonly s: Settings,
@@ -101,7 +103,7 @@ export class Mirror {
     if (tracker !== undefined) host.tracker.restore(tracker, local, (t) => t - offset);
     const next = advanceAll(toLocal(shared, offset), local, s);
     const adopted = pending === undefined ? next : manual(next, pending, host.tracker, local);
-    const prev = host.circuit();
+    const prev = this.#local();
     if (ownGeneration && prev.state === 'closed' && adopted.state === 'closed' && prev.generation !== adopted.generation) {
       // Outcomes of calls admitted under the old generation (waiting, being written, or still running) count under the new one.
       this.#aliasFrom = prev.generation;
@@ -115,6 +117,28 @@ export class Mirror {
     return false;
   }
 
+  /**
+   * The local circuit became `to`, guessed from failures not yet written, in place of `from`: while the guess
+   * stands, records are read against `from` (a missing record's generation, the cold-start alias), as the store
+   * has not seen those failures yet.
+   */
+  guessed(from: Circuit, to: Circuit): void {
+    this.#guess = { from, to };
+  }
+
+  /** The local circuit records are read against: the one a guess replaced, while it stands. */
+  #local(): Circuit {
+    const c = this.host.circuit();
+    const g = this.#guess;
+    return g !== undefined && g.to === c ? g.from : c;
+  }
+
+  /** A shared circuit (on the store's clock) as the local circuit would hold it now. */
+  local(c: Circuit): Circuit {
+    const s = this.s;
+    return advanceAll(toLocal(c, this.link.offset), s.clock.now(), s);
+  }
+
   /** Consecutive mode, closed, nothing counted: a success cannot change the shared record (if nothing waits either). */
   quiet(): boolean {
     return this.#sharedFailures === 0 && this.#shared?.state === 'closed' && this.host.circuit().generation === this.#shared.generation;
@@ -125,7 +149,7 @@ export class Mirror {
    * local circuit if that is closed (calls admitted before the record went missing still count), else the next one.
    */
   absent(now: number): Circuit {
-    const local = this.host.circuit();
+    const local = this.#local();
     const generation = local.state === 'closed' ? local.generation : local.generation + 1;
     const c = initialCircuit(now);
     return generation === c.generation ? c : { ...c, generation };

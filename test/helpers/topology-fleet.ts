@@ -178,6 +178,10 @@ export interface OutageRound {
    * (calls already in flight when it failed included).
    */
   readonly callsBeforeStop: number;
+  /** Of those, each instance's (in the order of `which`): a diagnosis when the total is over its bound. */
+  readonly failedBy: number[];
+  /** ms from the upstream failing to each instance open. */
+  readonly openedAfter: number[];
   /** ms from the upstream failing to every instance open. */
   readonly stopMs: number;
   /** Gaps between successive probes while the upstream stayed down (ms). */
@@ -195,12 +199,15 @@ export interface OutageRound {
 export async function outageRound(which: readonly Instance[], upstream: Upstream, recovery: number, probes = 2): Promise<OutageRound> {
   const failures = () => which.reduce((n, i) => n + i.stats.failed, 0);
   const failedBefore = failures();
+  const failedBy0 = new Map(which.map((i) => [i, i.stats.failed]));
   upstream.mode = 'fail';
   const failed = Date.now();
   await untilOrThrow(() => which.every((i) => firstTo(i, 'open', failed) !== undefined), 15_000);
   const stopped = Math.max(...which.map((i) => firstTo(i, 'open', failed)?.at as number)) + 1;
   // Callers whose upstream call failed: once every instance knew, only probes go out, and a probe's failure reopens.
   const callsBeforeStop = failures() - failedBefore;
+  const failedBy = which.map((i) => i.stats.failed - (failedBy0.get(i) ?? 0));
+  const openedAfter = which.map((i) => (firstTo(i, 'open', failed)?.at as number) - failed);
   const since = () => upstream.hits.filter((t) => t >= stopped).sort((a, b) => a - b);
   await untilOrThrow(() => since().length >= probes, (probes + 4) * recovery);
   const seen = since().slice(0, probes);
@@ -212,6 +219,8 @@ export async function outageRound(which: readonly Instance[], upstream: Upstream
   const firstClosed = Math.min(...closedAt);
   return {
     callsBeforeStop,
+    failedBy,
+    openedAfter,
     stopMs: stopped - failed,
     probeGaps,
     probesToClose: upstream.hits.filter((t) => t >= healed && t < firstClosed).length,
