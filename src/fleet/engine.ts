@@ -192,10 +192,11 @@ export class FleetSync implements FleetLink {
     }
     const batch = this.#batch;
     batch.waiting.push({ outcome, slow, probe, generation, hint });
-    // A failure that waits behind a write under way (the store is slow to answer) may open the circuit already.
-    if (outcome === FAILURE && !probe && this.#flushing !== undefined && this.#host.circuit().state === 'closed') {
-      const open = this.#foreseen();
-      if (open !== undefined) this.#guess(this.#host.circuit(), open);
+    // A failure (or a slow call) may open the circuit by the rules: here at once, not one store round trip later.
+    if (!probe && (outcome === FAILURE || slow)) {
+      const local = this.#host.circuit();
+      const open = local.state === 'closed' ? this.#foreseen() : undefined;
+      if (open !== undefined) this.#guess(local, open);
     }
     // Failures and probe outcomes go at once: they may open or close the circuit for everyone.
     if (probe || outcome === FAILURE || batch.full) this.#startFlush();
@@ -358,9 +359,9 @@ export class FleetSync implements FleetLink {
   }
 
   /**
-   * The open circuit that the shared record known and the failures not yet in it make by the rules, if they open
-   * it: while the store is slow to answer a write, the local circuit opens at once then, rather than letting calls
-   * through until the answer comes (the store's record replaces it when it comes).
+   * The open circuit that the shared record known and the outcomes not yet in it make by the rules, if they open
+   * it: the local circuit opens at once then, rather than letting calls through until the store answers (however
+   * slow it is). The store's record replaces it when it comes.
    */
   #foreseen(): Circuit | undefined {
     const rec = this.#mirror.rec;
@@ -368,13 +369,15 @@ export class FleetSync implements FleetLink {
     // The outcomes being written are in the record once it is the one their write made.
     const writing = batch.writing;
     const items = writing === undefined || rec?.writer === this.#writingAs ? batch.waiting : writing.concat(batch.waiting);
-    if (rec === undefined || !items.some((i) => i.outcome === FAILURE && !i.probe)) return undefined;
+    if (rec === undefined) return undefined;
+    // Stryker disable next-line ConditionalExpression: with no outcome the rules open nothing; this only saves the work.
+    if (items.length === 0) return undefined;
     const now = stepTime(rec, false, this.#link);
     const { next } = applyOutcomes(loadShared(this.#writer, rec, now), this.#writer.scratch, items, now, this.#s);
     return next.state === 'open' ? this.#mirror.local(next) : undefined;
   }
 
-  /** A record learnt: a closed circuit that the failures not yet written would open is adopted open. */
+  /** A record learnt: a closed circuit that the outcomes not yet written would open is adopted open. */
   #adopt(next: Circuit, source: 'local' | 'remote'): void {
     const open = next.state === 'closed' ? this.#foreseen() : undefined;
     if (open === undefined) this.#host.adopt(next, source);

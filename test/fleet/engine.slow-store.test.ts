@@ -1,5 +1,5 @@
-// A store slow to answer a write: the failures that wait behind it open the instance's circuit as soon as, by the
-// rules, they would open the shared one; the store's record, when it comes, replaces the local guess.
+// Failures the store has not answered yet (a slow store, a write under way) open the instance's circuit as soon as, by
+// the rules, they would open the shared one; the store's record, when it comes, replaces the local guess.
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker, CircuitOpenError, countWindow, type StateChangeEvent } from '../../src/index.js';
 import { deferred, fail, ok, quiet, sharedCircuit, tick } from '../helpers/fleet-fixtures.js';
@@ -66,7 +66,7 @@ async function failWhileHeld(f: ReturnType<typeof slowFleet>, n: number): Promis
   for (let i = 0; i < n; i++) await failed(f.a);
 }
 
-describe('a store slow to answer a write', () => {
+describe('failures the store has not answered yet', () => {
   it('opens the instance once the failures behind the write reach the threshold, before the store answers', async () => {
     const f = slowFleet({ failureThreshold: 3 });
     await failWhileHeld(f, 2);
@@ -96,11 +96,14 @@ describe('a store slow to answer a write', () => {
 
   it('reopens on time: the open circuit it guessed lasts the recovery timeout from the failure', async () => {
     const f = slowFleet({ failureThreshold: 2 });
+    await tick();
+    // The record known was read at 0; the failures come at 500, on the store's clock as the instance estimates it.
+    f.clock.t = 500;
     await failWhileHeld(f, 2);
     expect(f.a.state).toBe('open');
-    f.clock.t += 999;
+    f.clock.t = 1_499;
     expect(f.a.state).toBe('open');
-    f.clock.t += 1;
+    f.clock.t = 1_500;
     expect(f.a.state).toBe('half-open');
     await f.release();
   });
@@ -129,19 +132,34 @@ describe('a store slow to answer a write', () => {
   it('counts the fleet’s failures already in the shared record', async () => {
     const f = slowFleet({ failureThreshold: 3 });
     await tick();
-    // B's two failures are in the shared record; A's first failure, held, would make the third.
+    // B's two failures are in the shared record; A's first failure, held, makes the third.
     await failed(f.b);
     await failed(f.b);
     await tick();
     expect(f.a.state).toBe('closed');
-    f.hold();
-    await failed(f.a);
-    // Being written, not waiting: A guesses only when a failure waits behind a write.
-    expect(f.a.state).toBe('closed');
-    await failed(f.a);
+    await failWhileHeld(f, 1);
     expect(f.a.state).toBe('open');
     await f.release();
     expect(f.b.state).toBe('open');
+  });
+
+  it('takes an open circuit others wrote as theirs, though its own outcomes wait', async () => {
+    const f = slowFleet({ failureThreshold: 3 });
+    await tick();
+    await failed(f.a);
+    await tick();
+    // A's success waits (it would break the run); B's two failures then open the shared circuit (A's, B's, B's).
+    f.hold();
+    await f.a.execute(ok);
+    await failed(f.b);
+    await tick();
+    expect(f.a.state).toBe('closed');
+    await failed(f.b);
+    await tick();
+    expect(f.b.state).toBe('open');
+    expect(f.a.state).toBe('open');
+    expect(f.changes.map((e) => [e.to, e.source])).toEqual([['open', 'remote']]);
+    await f.release();
   });
 
   it('gives way to the store: a record others wrote meanwhile replaces the guess', async () => {
