@@ -31,6 +31,8 @@ export class Batch {
   waiting: Settled[] = [];
   /** The outcomes of the write under way. */
   writing: Settled[] | undefined;
+  /** The writer tag of that write, once sent: the record it makes holds them. */
+  writingAs: string | undefined;
   /** The batch must go now: it holds a failure or a probe outcome, it is full, its time is up, or flush() was called. */
   due = false;
   #timer: ReturnType<typeof setTimeout> | undefined;

@@ -71,13 +71,12 @@ export function stepTime(rec: SharedRecord, fresh: boolean, link: StoreLink): nu
   return Math.max(fresh ? rec.now : link.storeNow(), Math.min(rec.at, rec.now));
 }
 
-/** The shared circuit of `rec` at store time `now`; its tracker is loaded into the writer's scratch tracker. */
-export function loadShared(w: Writer, rec: SharedRecord, now: number): Circuit {
-  const scratch = w.scratch;
+/** The shared circuit of `rec` at store time `now` (`absent`: the circuit of no record); its tracker is loaded into `scratch`. */
+export function loadShared(scratch: FailureTracker, absent: (now: number) => Circuit, rec: SharedRecord, now: number): Circuit {
   scratch.reset();
   const snapshot = decodeTracker(rec.tracker);
   if (snapshot !== undefined) scratch.restore(snapshot, now, identity);
-  return decodeCircuit(rec.circuit) ?? w.absent(now);
+  return decodeCircuit(rec.circuit) ?? absent(now);
 }
 
 /** Computes a step from the shared record and writes it if nobody wrote in between; returns the step's result. */
@@ -92,7 +91,7 @@ export async function compareAndSet<T>(w: Writer, compute: Compute<T>, onAttempt
   if (fresh) w.learn(rec, sent);
   for (let attempt = 0; ; attempt++) {
     const now = stepTime(rec, fresh, link);
-    const base = loadShared(w, rec, now);
+    const base = loadShared(scratch, w.absent, rec, now);
     const step = compute(base, now, scratch);
     const tracker = step.tracker ? JSON.stringify(scratch.toJSON(now, identity)) : rec.tracker;
     if (step.next === base && tracker === rec.tracker) {

@@ -9,26 +9,14 @@
  */
 
 import type { ControlOp, FleetHost, FleetLink, ProbeTicket } from '../core/fleet-link.js';
-import {
-  admission,
-  admitProbe,
-  advanceAll,
-  type Circuit,
-  disable,
-  FAILURE,
-  forceOpen,
-  manual,
-  NEUTRAL,
-  type Outcome,
-  SUCCESS,
-} from '../core/rules.js';
+import { admission, admitProbe, advanceAll, disable, FAILURE, forceOpen, manual, NEUTRAL, type Outcome, SUCCESS } from '../core/rules.js';
 import type { StoreErrorPolicy } from '../core/types.js';
 import type { Settings } from '../options/breaker-options.js';
 import { fail, methods, num } from '../options/checks.js';
 import { createTracker } from '../trackers/create.js';
 import { applyOutcomes, Batch, type Settled } from './batch.js';
 import { settingsDigest } from './codec.js';
-import { type Attempt, type Compute, ContentionError, compareAndSet, loadShared, stepTime, type Writer } from './compare-and-set.js';
+import { type Attempt, type Compute, ContentionError, compareAndSet, type Writer } from './compare-and-set.js';
 import type { SharedRecord, StoreOperations } from './contract.js';
 import { Mirror } from './mirror.js';
 import { following, nextPhase, outageOf, type Phase, type PhaseEvent, SYNCED, storeDown } from './phase.js';
@@ -72,8 +60,6 @@ export class FleetSync implements FleetLink {
   #reading: Promise<void> | undefined;
   #flushing: Promise<void> | undefined;
   #admitting = 0;
-  /** The writer tag of the outcomes' write under way, once sent (see `#foreseen`). */
-  #writingAs: string | undefined;
   /** The manual control being written, re-applied over records that arrive before it lands. */
   #pendingControl: ControlOp | undefined;
   #controls = 0;
@@ -92,8 +78,8 @@ export class FleetSync implements FleetLink {
     const digest = settingsDigest(s);
     this.#link = new StoreLink(store, name, s.clock);
     this.#batch = new Batch(checked.syncInterval, () => this.#startFlush());
-    // The records it learns reach the local circuit through `#adopt`, which adds the outcomes not yet written.
-    this.#mirror = new Mirror(s, { ...host, adopt: (next, source) => this.#adopt(next, source) }, this.#link, this.#batch, digest);
+    const scratch = createTracker(s);
+    this.#mirror = new Mirror(s, host, this.#link, this.#batch, digest, scratch);
     this.#retry = new Retry(Math.max(checked.syncInterval, 1_000));
     let subscribed = false;
     if (store.subscribe !== undefined) {
@@ -113,7 +99,7 @@ export class FleetSync implements FleetLink {
     this.#writer = {
       s,
       link: this.#link,
-      scratch: createTracker(s),
+      scratch,
       digest,
       resyncInterval: subscribed ? Math.max(checked.syncInterval, RESYNC_WITH_SUBSCRIBER) : checked.syncInterval,
       known: () => mirror.rec,
@@ -193,11 +179,7 @@ export class FleetSync implements FleetLink {
     const batch = this.#batch;
     batch.waiting.push({ outcome, slow, probe, generation, hint });
     // A failure (or a slow call) may open the circuit by the rules: here at once, not one store round trip later.
-    if (!probe && (outcome === FAILURE || slow)) {
-      const local = this.#host.circuit();
-      const open = local.state === 'closed' ? this.#foreseen() : undefined;
-      if (open !== undefined) this.#guess(local, open);
-    }
+    if (!probe && (outcome === FAILURE || slow)) this.#mirror.foresee();
     // Failures and probe outcomes go at once: they may open or close the circuit for everyone.
     if (probe || outcome === FAILURE || batch.full) this.#startFlush();
     else if (this.#flushing === undefined) batch.arm();
@@ -337,7 +319,7 @@ export class FleetSync implements FleetLink {
             (base, now, tracker) => ({ ...applyOutcomes(base, tracker, items, now, this.#s), result: undefined }),
             (sent) => {
               attempt = sent;
-              this.#writingAs = sent.writer;
+              batch.writingAs = sent.writer;
             },
           );
         } catch (error) {
@@ -350,44 +332,12 @@ export class FleetSync implements FleetLink {
           }
           this.#failed(error, attempt === undefined ? undefined : { attempt, count: items.length });
         } finally {
-          batch.writing = this.#writingAs = undefined;
+          batch.writing = batch.writingAs = undefined;
         }
       }
     } finally {
       this.#flushing = undefined;
     }
-  }
-
-  /**
-   * The open circuit that the shared record known and the outcomes not yet in it make by the rules, if they open
-   * it: the local circuit opens at once then, rather than letting calls through until the store answers (however
-   * slow it is). The store's record replaces it when it comes.
-   */
-  #foreseen(): Circuit | undefined {
-    const rec = this.#mirror.rec;
-    const batch = this.#batch;
-    // The outcomes being written are in the record once it is the one their write made.
-    const writing = batch.writing;
-    const items = writing === undefined || rec?.writer === this.#writingAs ? batch.waiting : writing.concat(batch.waiting);
-    if (rec === undefined) return undefined;
-    // Stryker disable next-line ConditionalExpression: with no outcome the rules open nothing; this only saves the work.
-    if (items.length === 0) return undefined;
-    const now = stepTime(rec, false, this.#link);
-    const { next } = applyOutcomes(loadShared(this.#writer, rec, now), this.#writer.scratch, items, now, this.#s);
-    return next.state === 'open' ? this.#mirror.local(next) : undefined;
-  }
-
-  /** A record learnt: a closed circuit that the outcomes not yet written would open is adopted open. */
-  #adopt(next: Circuit, source: 'local' | 'remote'): void {
-    const open = next.state === 'closed' ? this.#foreseen() : undefined;
-    if (open === undefined) this.#host.adopt(next, source);
-    else this.#guess(next, open);
-  }
-
-  /** The local circuit opens on a guess (`#foreseen`) in place of `from`. */
-  #guess(from: Circuit, open: Circuit): void {
-    this.#mirror.guessed(from, open);
-    this.#host.adopt(open, 'local');
   }
 
   /** Writes outcomes now, ahead of the batch. */

@@ -7,8 +7,10 @@ import type { FleetHost } from '../core/fleet-link.js';
 import { advanceAll, type Circuit, initialCircuit, type ManualOp, manual } from '../core/rules.js';
 import type { Settings } from '../options/breaker-options.js';
 import { modeOf } from '../options/breaker-options.js';
-import type { Batch } from './batch.js';
+import type { FailureTracker } from '../trackers/tracker.js';
+import { applyOutcomes, type Batch } from './batch.js';
 import { decodeCircuit, decodeTracker } from './codec.js';
+import { loadShared, stepTime } from './compare-and-set.js';
 import type { SharedRecord } from './contract.js';
 import type { StoreLink } from './store-link.js';
 
@@ -51,8 +53,8 @@ export class Mirror {
   /** Records taken so far: an answer to a request sent before the last one was taken may have crossed it. */
   #taken = 0;
   readonly #warned = new Set<string>();
-  /** An open circuit guessed from failures not yet written, and the local circuit it replaced (see `guessed`). */
-  #guess: { readonly from: Circuit; readonly to: Circuit } | undefined;
+  /** An open circuit guessed from outcomes not yet answered, and the local circuit it replaced (see `foresee`). */
+  #guessed: { readonly from: Circuit; readonly to: Circuit } | undefined;
 
   constructor(
     readonly s: Settings,
@@ -60,6 +62,8 @@ export class Mirror {
     readonly link: StoreLink,
     readonly batch: Batch,
     readonly digest: string,
+    /** A tracker to compute with (the compare-and-set loop's too: each use is synchronous and starts afresh). */
+    readonly scratch: FailureTracker,
   ) {}
 
   /** The generation a closed-state outcome counts under (moved by an alias). */
@@ -113,30 +117,60 @@ export class Mirror {
       // The closed circuit the alias led to is over: an outcome of the old generation is stale from now on.
       this.#aliasFrom = this.#aliasTo = -1;
     }
-    host.adopt(adopted, this.link.mine(rec.writer) ? 'local' : 'remote');
+    // The outcomes the store has not answered yet may open the circuit the record leaves closed.
+    const open = adopted.state === 'closed' ? this.#foreseen() : undefined;
+    if (open === undefined) host.adopt(adopted, this.link.mine(rec.writer) ? 'local' : 'remote');
+    else this.#guess(adopted, open);
     return false;
   }
 
   /**
-   * The local circuit became `to`, guessed from failures not yet written, in place of `from`: while the guess
-   * stands, records are read against `from` (a missing record's generation, the cold-start alias), as the store
-   * has not seen those failures yet.
+   * A failure or a slow call was recorded: if the outcomes the store has not answered yet, on the record known, open
+   * the circuit by the rules, the local circuit opens at once, rather than letting calls through until the store
+   * answers (however slow it is). The store's record replaces this guess when it comes.
    */
-  guessed(from: Circuit, to: Circuit): void {
-    this.#guess = { from, to };
+  foresee(): void {
+    const local = this.host.circuit();
+    const open = local.state === 'closed' ? this.#foreseen() : undefined;
+    if (open !== undefined) this.#guess(local, open);
+  }
+
+  /** The open circuit the record known and the outcomes not yet in it make by the rules (on the local clock), if any. */
+  #foreseen(): Circuit | undefined {
+    const rec = this.rec;
+    if (rec === undefined) return undefined;
+    const batch = this.batch;
+    // The outcomes being written are in the record once it is the one their write made.
+    const writing = batch.writing;
+    const items = writing === undefined || rec.writer === batch.writingAs ? batch.waiting : writing.concat(batch.waiting);
+    // Stryker disable next-line ConditionalExpression: with no outcome the rules open nothing; this only saves the work.
+    if (items.length === 0) return undefined;
+    const s = this.s;
+    const now = stepTime(rec, false, this.link);
+    const { next } = applyOutcomes(
+      loadShared(this.scratch, (t) => this.absent(t), rec, now),
+      this.scratch,
+      items,
+      now,
+      s,
+    );
+    return next.state === 'open' ? advanceAll(toLocal(next, this.link.offset), s.clock.now(), s) : undefined;
+  }
+
+  /**
+   * The local circuit opens on a guess, in place of `from`: while the guess stands, records are read against `from`
+   * (a missing record's generation, the cold-start alias), as the store has not seen those outcomes yet.
+   */
+  #guess(from: Circuit, open: Circuit): void {
+    this.#guessed = { from, to: open };
+    this.host.adopt(open, 'local');
   }
 
   /** The local circuit records are read against: the one a guess replaced, while it stands. */
   #local(): Circuit {
     const c = this.host.circuit();
-    const g = this.#guess;
+    const g = this.#guessed;
     return g !== undefined && g.to === c ? g.from : c;
-  }
-
-  /** A shared circuit (on the store's clock) as the local circuit would hold it now. */
-  local(c: Circuit): Circuit {
-    const s = this.s;
-    return advanceAll(toLocal(c, this.link.offset), s.clock.now(), s);
   }
 
   /** Consecutive mode, closed, nothing counted: a success cannot change the shared record (if nothing waits either). */
