@@ -53,6 +53,8 @@ export class Mirror {
   /** Records taken so far: an answer to a request sent before the last one was taken may have crossed it. */
   #taken = 0;
   readonly #warned = new Set<string>();
+  /** The local circuit last made from a record, and the store-clock offset it was moved to the local clock with. */
+  #mapped: { readonly circuit: Circuit; readonly offset: number } | undefined;
   /** An open circuit guessed from outcomes not yet answered, and the local circuit it replaced (see `foresee`). */
   #guessed: { readonly from: Circuit; readonly to: Circuit } | undefined;
 
@@ -85,7 +87,11 @@ export class Mirror {
     const known = this.rec;
     if (known !== undefined) {
       const v = verdict(rec, known, sent === this.#taken);
-      if (v !== 'adopt') return v === 'read';
+      if (v !== 'adopt') {
+        // An answer may bring a new reading of the store's clock though it brings no new record.
+        this.#remap();
+        return v === 'read';
+      }
     }
     this.#taken++;
     // Whether the local generation is this instance's own, never a shared one: before its first record (a cold
@@ -119,9 +125,29 @@ export class Mirror {
     }
     // The outcomes the store has not answered yet may open the circuit the record leaves closed.
     const open = adopted.state === 'closed' ? this.#foreseen() : undefined;
-    if (open === undefined) host.adopt(adopted, this.link.mine(rec.writer) ? 'local' : 'remote');
-    else this.#guess(adopted, open);
+    this.#mapped = undefined;
+    if (open !== undefined) this.#guess(adopted, open);
+    else {
+      host.adopt(adopted, this.link.mine(rec.writer) ? 'local' : 'remote');
+      if (pending === undefined) this.#mapped = { circuit: adopted, offset };
+    }
     return false;
+  }
+
+  /**
+   * The store answered with no record newer than the one known (an answer to this instance's own write, which its
+   * change message brought first, say) but with a new reading of its clock: the local circuit, if it is still the one that record made,
+   * is moved to the local clock again. Otherwise its times and the estimate of the store's clock (which decides a
+   * probe) would disagree: it would read half-open while the store's estimated clock still says open.
+   */
+  #remap(): void {
+    const mapped = this.#mapped;
+    const offset = this.link.offset;
+    const shared = this.#shared;
+    if (mapped === undefined || shared === undefined || offset === mapped.offset || this.host.circuit() !== mapped.circuit) return;
+    const next = advanceAll(toLocal(shared, offset), this.s.clock.now(), this.s);
+    this.#mapped = { circuit: next, offset };
+    this.host.adopt(next, this.link.mine((this.rec as SharedRecord).writer) ? 'local' : 'remote');
   }
 
   /**

@@ -42,3 +42,45 @@ describe('times in the shared record, on an instance whose clock is not the stor
     expect(nearNow(m.since)).toBe(true);
   });
 });
+
+describe('a record learnt by message, then answered with a newer reading of the store’s clock', () => {
+  it('the instance that opened the circuit goes half-open when its estimate of the store’s clock says so, and probes', async () => {
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => 1e12 + clock.t });
+    const handle = store.handle();
+    // The store publishes the change before it answers; the answer reaches the instance 5 ms after the store read its
+    // clock: the offset measured then is 5 ms lower than the one the change was mapped with.
+    const write = handle.compareAndSet.bind(handle);
+    handle.compareAndSet = async (...args) => {
+      const answer = await write(...args);
+      clock.t += 5;
+      return answer;
+    };
+    const breaker = new CircuitBreaker({
+      name: 'api',
+      failureThreshold: 1,
+      recoveryTimeout: 1_000,
+      clock: { now: () => clock.t },
+      logger: quiet(),
+      store: handle,
+    });
+    await tick();
+    clock.t = 100;
+    await breaker.execute(fail).catch(() => {});
+    await breaker.flush();
+    await tick();
+    expect(breaker.state).toBe('open');
+    // Open until 1100 on the store's clock, which the instance now estimates 5 ms behind the local one + 1e12.
+    clock.t = 1_100;
+    expect(breaker.state).toBe('open');
+    expect(breaker.metrics().retryAfter).toBe(5);
+    clock.t = 1_105;
+    expect(breaker.state).toBe('half-open');
+    let ran = false;
+    await breaker.execute(async () => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+    expect(breaker.state).toBe('closed');
+  });
+});
