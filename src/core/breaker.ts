@@ -221,9 +221,16 @@ export class CircuitBreaker {
     const c = this.#refresh();
     const s = this.#s;
     const now = s.clock.now();
-    const since = toWall(s.clock, now)(c.since);
-    const consecutive = modeOf(s) === 'consecutive';
-    return metricsOf(this.#counts, s.name, c.state, since, this.#inFlight, this.#tracker.stats(now), consecutive, retryAfter(c, now, s));
+    return metricsOf({
+      counts: this.#counts,
+      name: s.name,
+      state: c.state,
+      since: toWall(s.clock, now)(c.since),
+      inFlight: this.#inFlight,
+      window: this.#tracker.stats(now),
+      consecutive: modeOf(s) === 'consecutive',
+      retryAfter: retryAfter(c, now, s),
+    });
   }
 
   /**

@@ -20,26 +20,31 @@ export class Counts {
 
 const NOTHING_COUNTED = new Counts();
 
-/**
- * The breaker's metrics from its counts (`undefined`: nothing counted) and the rest. In consecutive mode the rates
- * cover every judged call counted, not the window (which holds the run of failures); in rate mode, the window.
- */
-export function metricsOf(
-  counts: Counts | undefined,
-  name: string | undefined,
-  state: CircuitState,
-  since: number,
-  inFlight: number,
-  w: TrackerStats,
-  consecutive: boolean,
-  retryAfter: number,
-): BreakerMetrics {
-  const n = counts ?? NOTHING_COUNTED;
+/** What a breaker knows besides its counts, at the moment its metrics are read. */
+export interface MetricsSource {
+  /** What was counted; `undefined`: nothing yet. */
+  readonly counts: Counts | undefined;
+  readonly name: string | undefined;
+  readonly state: CircuitState;
+  /** Wall-clock ms when the state was entered. */
+  readonly since: number;
+  readonly inFlight: number;
+  /** The tracker's counts over its window. */
+  readonly window: TrackerStats;
+  /** Consecutive mode: the rates cover every judged call counted, not the window (which holds the run of failures). */
+  readonly consecutive: boolean;
+  readonly retryAfter: number;
+}
+
+/** The breaker's metrics. In consecutive mode the rates cover every judged call counted; in rate mode, the window. */
+export function metricsOf(m: MetricsSource): BreakerMetrics {
+  const n = m.counts ?? NOTHING_COUNTED;
+  const w = m.window;
   const judged = n.successes + n.failures + n.timeouts;
   return {
-    name,
-    state,
-    since,
+    name: m.name,
+    state: m.state,
+    since: m.since,
     successes: n.successes,
     failures: n.failures,
     neutral: n.neutral,
@@ -48,11 +53,11 @@ export function metricsOf(
     timeouts: n.timeouts,
     fallbacks: n.fallbacks,
     slowCalls: n.slowCalls,
-    inFlight,
+    inFlight: m.inFlight,
     lastFailureAt: n.lastFailureAt,
-    failureRate: consecutive ? (judged === 0 ? 0 : (n.failures + n.timeouts) / judged) : w.failureRate,
-    slowCallRate: consecutive ? (judged === 0 ? 0 : n.slowCalls / judged) : w.slowCallRate,
+    failureRate: m.consecutive ? (judged === 0 ? 0 : (n.failures + n.timeouts) / judged) : w.failureRate,
+    slowCallRate: m.consecutive ? (judged === 0 ? 0 : n.slowCalls / judged) : w.slowCallRate,
     window: { calls: w.calls, failures: w.failures, slowCalls: w.slowCalls },
-    retryAfter,
+    retryAfter: m.retryAfter,
   };
 }
