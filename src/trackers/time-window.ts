@@ -27,6 +27,8 @@ export class TimeWindowTracker implements FailureTracker {
    */
   readonly #counts: number[];
   #head = Number.NEGATIVE_INFINITY;
+  /** Where the head's bucket starts in `#counts`: a call within the head's slice computes no index. */
+  #at = 0;
   #calls = 0;
   #failures = 0;
   #slow = 0;
@@ -41,7 +43,7 @@ export class TimeWindowTracker implements FailureTracker {
     // Within the head's slice (or a clock that stepped back: the newest bucket rather than an expired one).
     if (Math.floor(now / this.#width) > this.#head) this.#expire(now);
     const counts = this.#counts;
-    const b = mod(this.#head, counts.length / STRIDE) * STRIDE;
+    const b = this.#at;
     counts[b] = (counts[b] as number) + 1;
     this.#calls++;
     if (failed) {
@@ -58,7 +60,8 @@ export class TimeWindowTracker implements FailureTracker {
   /** Makes `slice` the head, stamping its bucket (so a call within the head's slice writes no stamp). */
   #setHead(slice: number): void {
     this.#head = slice;
-    this.#counts[mod(slice, this.#counts.length / STRIDE) * STRIDE + SLICE] = slice;
+    this.#at = mod(slice, this.#counts.length / STRIDE) * STRIDE;
+    this.#counts[this.#at + SLICE] = slice;
   }
 
   /** Adds counts to the bucket at offset `o` and to the window's totals (negative counts take them out). */
