@@ -31,6 +31,8 @@ setInterval(() => {
 
 let close: () => Promise<void>;
 let store: RedisStore;
+/** Answers once every command sent on the subscriber connection before it is in effect (its SUBSCRIBE too). */
+let pingSubscriber: () => Promise<unknown> = async () => undefined;
 if (useIo) {
   const client = new Redis({ port, host: '127.0.0.1', enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   const subscriber = withSubscriber ? client.duplicate() : undefined;
@@ -38,6 +40,7 @@ if (useIo) {
   subscriber?.on('error', () => {});
   await Promise.all([client, subscriber].map((c) => c && new Promise((resolve) => c.once('ready', resolve))));
   store = new RedisStore({ client, ...(subscriber ? { subscriber } : {}), prefix: env.PREFIX, timeout: Number(env.STORE_TIMEOUT ?? 250) });
+  if (subscriber) pingSubscriber = () => subscriber.ping();
   close = async () => {
     client.disconnect();
     subscriber?.disconnect();
@@ -52,6 +55,7 @@ if (useIo) {
     await subscriber.connect();
   }
   store = new RedisStore({ client, ...(subscriber ? { subscriber } : {}), prefix: env.PREFIX, timeout: Number(env.STORE_TIMEOUT ?? 250) });
+  if (subscriber) pingSubscriber = () => subscriber.ping();
   close = async () => {
     await client.quit().catch(() => {});
     await subscriber?.quit().catch(() => {});
@@ -119,6 +123,8 @@ process.on('message', async (m: { type: string }) => {
   }
 });
 
-// Ready once the first read of the shared state is in.
+// Ready once the first read of the shared state is in and the breaker's subscription is live on the server (its
+// SUBSCRIBE went out when the breaker was built; a PING sent after it on that connection answers after it took effect).
 await store.read('upstream');
+await pingSubscriber();
 send({ type: 'ready' });
