@@ -45,7 +45,7 @@ const CALL_EVENTS: ReadonlyArray<keyof BreakerEvents> = ['success', 'failure', '
  * The start of a call that was not timed (nothing needed its duration when it began). Its event, if a
  * listener subscribed meanwhile, reports `duration: NaN` rather than a time measured from nothing.
  */
-const UNTIMED = Number.NaN;
+const UNTIMED = NaN;
 
 /** The fast path's settle handlers, made once per circuit generation so that a call allocates none. */
 interface Settlers {

@@ -15,7 +15,7 @@ const REJECTED_LOG_INTERVAL = 1_000;
 export class Refusals {
   readonly #s: Settings;
   /** When the last `breaker.rejected` record went out, and the rejections not logged since. */
-  #loggedAt = Number.NEGATIVE_INFINITY;
+  #loggedAt = -Infinity;
   #unlogged = 0;
 
   constructor(settings: Settings) {

@@ -113,7 +113,7 @@ export function openDelay(rules: Rules, attempt: number, hint: number | undefine
 }
 
 function isDelay(ms: unknown): ms is number {
-  return typeof ms === 'number' && ms >= 0 && ms < Number.POSITIVE_INFINITY;
+  return typeof ms === 'number' && ms >= 0 && ms < Infinity;
 }
 
 /**
@@ -159,7 +159,7 @@ export function admitProbe(c: Circuit, now: number, rules: Rules): Circuit {
  */
 export function retryAfter(c: Circuit, now: number, rules: Rules): number {
   return c.state === 'forced-open'
-    ? Number.POSITIVE_INFINITY
+    ? Infinity
     : c.state === 'open'
       ? Math.max(0, c.openUntil - now)
       : c.state === 'half-open' && c.probes >= rules.halfOpenProbes && c.probeDeadline !== 0

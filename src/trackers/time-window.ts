@@ -26,7 +26,7 @@ export class TimeWindowTracker implements FailureTracker {
    * holds calls: slices below zero are valid). One plain array: typed arrays carry a buffer each, which costs idle memory.
    */
   readonly #counts: number[];
-  #head = Number.NEGATIVE_INFINITY;
+  #head = -Infinity;
   /** Where the head's bucket starts in `#counts`: a call within the head's slice computes no index. */
   #at = 0;
   #calls = 0;
@@ -87,7 +87,7 @@ export class TimeWindowTracker implements FailureTracker {
 
   reset(): void {
     this.#clearAll();
-    this.#head = Number.NEGATIVE_INFINITY;
+    this.#head = -Infinity;
   }
 
   stats(now: number): TrackerStats {
