@@ -2,7 +2,7 @@
 // instance moves them to its own clock when it takes the record. What it reports (since, retryAfter) is right.
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../../src/index.js';
-import { fail, fleetPair, quiet, tick } from '../helpers/fleet-fixtures.js';
+import { fail, fleetPair, ok, quiet, tick } from '../helpers/fleet-fixtures.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
 /** Within a minute of the wall clock: a time moved by the wrong offset is off by 1e12 ms. */
@@ -82,5 +82,43 @@ describe('a record learnt by message, then answered with a newer reading of the 
     });
     expect(ran).toBe(true);
     expect(breaker.state).toBe('closed');
+  });
+
+  it('every such answer moves the circuit again: a re-read that finds the same record with a later reading', async () => {
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => 1e12 + clock.t });
+    const handle = store.handle();
+    // An answer that reaches the instance `ms` after the store read its clock measures the offset `ms` too low.
+    const late =
+      <A extends unknown[], R>(op: (...args: A) => Promise<R>, ms: number) =>
+      async (...args: A): Promise<R> => {
+        const answer = await op(...args);
+        clock.t += ms;
+        return answer;
+      };
+    handle.compareAndSet = late(handle.compareAndSet.bind(handle), 5);
+    const breaker = new CircuitBreaker({
+      name: 'api',
+      failureThreshold: 1,
+      recoveryTimeout: 60_000,
+      clock: { now: () => clock.t },
+      logger: quiet(),
+      store: handle,
+    });
+    await tick();
+    clock.t = 100;
+    await breaker.execute(fail).catch(() => {});
+    await breaker.flush();
+    await tick();
+    // Open until 1e12 + 60,100 on the store's clock, estimated at local + 1e12 − 5.
+    expect(breaker.metrics().retryAfter).toBe(60_105 - clock.t);
+    handle.read = late(handle.read.bind(handle), 10);
+    // A refused call long after the last answer (5 s with a subscriber) makes the instance read the store again: the
+    // same record, answered 10 ms late: the store's clock is now estimated at local + 1e12 − 10.
+    clock.t = 6_000;
+    await expect(breaker.execute(ok)).rejects.toThrow(/open/);
+    for (let i = 0; i < 5 && clock.t === 6_000; i++) await tick();
+    expect(clock.t).toBe(6_010);
+    expect(breaker.metrics().retryAfter).toBe(60_110 - 6_010);
   });
 });
