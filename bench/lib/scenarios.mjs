@@ -100,6 +100,7 @@ export function closedRejects() {
     rejects: true,
     cases: [
       { name: 'bare', call: () => rejects() },
+      { name: 'floor: minimal .then wrapper', call: () => rejects().then(floorOk, floorErr) },
       ...bw,
       { name: 'cockatiel (consecutive)', lib: 'cockatiel', call: () => coc.execute(rejects) },
       {
