@@ -135,10 +135,10 @@ export class Mirror {
   }
 
   /**
-   * The store answered with no record newer than the one known (an answer to this instance's own write, which its
-   * change message brought first, say) but with a new reading of its clock: the local circuit, if it is still the one that record made,
-   * is moved to the local clock again. Otherwise its times and the estimate of the store's clock (which decides a
-   * probe) would disagree: it would read half-open while the store's estimated clock still says open.
+   * The store answered with no record newer than the one known (the answer to this instance's own write, whose
+   * change message came first, say) but with a new reading of its clock: the local circuit, if it is still the one
+   * that record made, is moved to the local clock again. Otherwise its times and the estimate of the store's clock
+   * (which decides a probe) would disagree: it would read half-open while the estimate still says open.
    */
   #remap(): void {
     const mapped = this.#mapped;
