@@ -2,8 +2,8 @@
 // the store again, the recovery (with the downtime), and the subscription's failures, to the logger or, without
 // one, to the console.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, type StoreErrorEvent, type StoreRecoveredEvent } from '../../src/index.js';
 import { sharedStore } from '../../src/fleet/index.js';
+import { CircuitBreaker, type StoreErrorEvent, type StoreRecoveredEvent } from '../../src/index.js';
 import { fail, ok, quiet, tick } from '../helpers/fleet-fixtures.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 

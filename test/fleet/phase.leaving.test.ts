@@ -134,3 +134,31 @@ describe('dispose() while the last failure is being written and the store fails'
     });
   }
 });
+
+describe('dispose() during a fault whose fallback holds the circuit', () => {
+  it("'fail-closed': the breaker takes back the circuit the fallback replaced, as a local transition", async () => {
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => 1e12 + clock.t });
+    const a = new CircuitBreaker({
+      name: 'api',
+      store,
+      failureThreshold: 3,
+      onStoreError: 'fail-closed',
+      clock: { now: () => clock.t },
+      logger: quiet(),
+    });
+    const changes: Array<[string, string, string]> = [];
+    a.on('stateChange', (e) => changes.push([e.from, e.to, e.source]));
+    await tick();
+    store.fail = new Error('ECONNRESET');
+    await a.execute(fail).catch(() => {});
+    await a.flush();
+    expect(a.state).toBe('forced-open');
+    await a.dispose();
+    expect(a.state).toBe('closed');
+    expect(changes).toEqual([
+      ['closed', 'forced-open', 'local'],
+      ['forced-open', 'closed', 'local'],
+    ]);
+  });
+});
