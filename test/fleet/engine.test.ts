@@ -334,7 +334,20 @@ describe('settings and records', () => {
     const other = new CircuitBreaker({ name: 'api', store: stores[0], failureThreshold: 7, clock: { now: () => clock.t }, logger });
     await tick();
     expect(other.state).toBe('open');
-    expect(logger.warn).toHaveBeenCalledWith(expect.objectContaining({ event: 'breaker.settingsMismatch' }), expect.any(String));
+    const mismatch = logger.warn.mock.calls.find(([r]) => (r as { event: string }).event === 'breaker.settingsMismatch');
+    // Theirs: the digest the record was written with; ours: the new instance's, another one.
+    expect(mismatch).toEqual([
+      {
+        event: 'breaker.settingsMismatch',
+        breaker: 'api',
+        ours: expect.stringMatching(/^[0-9a-f]{8}$/),
+        theirs: stores[0]?.row('api')?.settings,
+      },
+      'breakwater "api": instances sharing this breaker have different settings; each computes with its own',
+    ]);
+    const fields = mismatch?.[0] as { ours: string; theirs: string };
+    expect(fields.theirs).toMatch(/^[0-9a-f]{8}$/);
+    expect(fields.ours).not.toBe(fields.theirs);
     const warnings = logger.warn.mock.calls.filter(([r]) => (r as { event: string }).event === 'breaker.settingsMismatch').length;
     clock.t += 100;
     await other.execute(ok).catch(() => {});
@@ -352,6 +365,10 @@ describe('settings and records', () => {
     new CircuitBreaker({ name: 'w', store: store.handle(), failureThreshold: 3 });
     await tick();
     expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith(
+      'breakwater "w": instances sharing this breaker have different settings; each computes with its own',
+      { ours: expect.stringMatching(/^[0-9a-f]{8}$/), theirs: store.row('w')?.settings },
+    );
     warn.mockRestore();
   });
 
