@@ -1,7 +1,7 @@
 // The store's clock and the local one differ (here by 1e12 ms): the shared record's times are the store's, and an
 // instance moves them to its own clock when it takes the record. What it reports (since, retryAfter) is right.
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker } from '../../src/index.js';
+import { CircuitBreaker, timeWindow } from '../../src/index.js';
 import { fail, fleetPair, ok, quiet, tick } from '../helpers/fleet-fixtures.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
@@ -120,5 +120,60 @@ describe('a record learnt by message, then answered with a newer reading of the 
     for (let i = 0; i < 5 && clock.t === 6_000; i++) await tick();
     expect(clock.t).toBe(6_010);
     expect(breaker.metrics().retryAfter).toBe(60_110 - 6_010);
+  });
+});
+
+describe('the shared tracker and trial, moved to an instance’s clock', () => {
+  it('a time window learnt from the store keeps its buckets at the times they were written, on the local clock', async () => {
+    const options = {
+      failureThreshold: undefined,
+      failureRateThreshold: 1,
+      minimumCalls: 100,
+      window: timeWindow({ duration: 1_000, buckets: 10 }),
+    };
+    const { a, clock, store } = fleetPair(options);
+    await tick();
+    // Two failures in the first 100 ms slice, written by A.
+    await a.execute(fail).catch(() => {});
+    await a.execute(fail).catch(() => {});
+    await a.flush();
+    // An instance that joins 150 ms later, in the next slice, reads them.
+    clock.t = 150;
+    const c = new CircuitBreaker({ name: 'api', clock: { now: () => clock.t }, logger: quiet(), store: store.handle(), ...options });
+    await tick();
+    expect(c.metrics().window.calls).toBe(2);
+    // The window holds the last ten slices: at 999 ms the first slice is still in it, at 1,000 ms it is not.
+    clock.t = 999;
+    expect(c.metrics().window.calls).toBe(2);
+    clock.t = 1_000;
+    expect(c.metrics().window.calls).toBe(0);
+  });
+
+  it('a half-open trial with no probe in flight has no deadline on any instance', async () => {
+    // The local clock maps to the wall clock at 1e6 + t, on every instance.
+    const local = { t: 0 };
+    const pair = fleetPair({ successThreshold: 2, clock: { now: () => local.t, wallNow: () => 1e6 + local.t } });
+    const { a, b } = pair;
+    const at = (t: number) => {
+      local.t = t;
+      pair.clock.t = t;
+    };
+    await tick();
+    await a.execute(fail).catch(() => {});
+    await a.flush();
+    await tick();
+    at(1_000);
+    // A's first probe succeeds: the trial goes on, half-open, with no probe in flight and so no deadline.
+    await expect(a.execute(ok)).resolves.toBe('ok');
+    await a.flush();
+    await tick();
+    // The trial that began at 1,000 ms, on both instances: not one that expired and began again.
+    expect(b.state).toBe('half-open');
+    expect(b.metrics().since).toBe(1e6 + 1_000);
+    expect(a.metrics().since).toBe(1e6 + 1_000);
+    at(1_000_000);
+    expect(b.state).toBe('half-open');
+    expect(b.metrics().since).toBe(1e6 + 1_000);
+    expect(b.metrics().retryAfter).toBe(0);
   });
 });
