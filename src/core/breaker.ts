@@ -319,11 +319,11 @@ export class CircuitBreaker {
     return runGuarded(fn, signal, timeout, this.#s.name, (ending, outcome) => this.#settle(ending, outcome, start, probe, generation));
   }
 
-  /** The circuit refused the call. */
-  #reject<T>(c: Circuit, now: number, options: ExecuteOptions<T> | undefined): Promise<T> {
+  /** The circuit refused the call (`wait`: the store's own `retryAfter`, when the store refused it). */
+  #reject<T>(c: Circuit, now: number, options: ExecuteOptions<T> | undefined, wait?: number): Promise<T> {
     this.#fleet?.touch();
     this.#count().rejected++;
-    return this.#answer('rejected', this.#refused().open(c, now), options);
+    return this.#answer('rejected', this.#refused().open(c, now, wait), options);
   }
 
   /** `maxConcurrent` calls are in flight: the call is refused, and counts neither as a failure nor as a success. */
@@ -469,7 +469,7 @@ export class CircuitBreaker {
     if (ticket === undefined) return this.execute(fn, options);
     if (ticket.admit === 'reject') {
       const now = this.#s.clock.now();
-      return this.#reject(this.#refresh(now), now, options);
+      return this.#reject(this.#refresh(now), now, options, ticket.retryAfter);
     }
     return this.#dispatch(fn, options, ticket.admit === 'probe', ticket.generation);
   }

@@ -39,6 +39,8 @@ export interface FleetHost {
 export interface ProbeTicket {
   readonly admit: Admission;
   readonly generation: number;
+  /** A refusal by the store: ms until its circuit lets a call through, by its clock (the local circuit may differ). */
+  readonly retryAfter?: number;
 }
 
 /**

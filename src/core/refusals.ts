@@ -22,10 +22,13 @@ export class Refusals {
     this.#s = settings;
   }
 
-  /** The error of a call the circuit `c` rejects at `now`. With a logger: one record a second at most. */
-  open(c: Circuit, now: number): CircuitOpenError {
+  /**
+   * The error of a call the circuit `c` rejects at `now` (`wait`: how long until a call may pass, when the store
+   * said so). With a logger: one record a second at most.
+   */
+  open(c: Circuit, now: number, wait = retryAfter(c, now, this.#s)): CircuitOpenError {
     const s = this.#s;
-    const error = createOpenError(`Circuit${tagOf(s.name)} is open`, retryAfter(c, now, s), s.name);
+    const error = createOpenError(`Circuit${tagOf(s.name)} is open`, wait, s.name);
     if (s.logger !== undefined) {
       // A flood of identical lines helps nobody: the count since the last record tells as much.
       this.#unlogged++;

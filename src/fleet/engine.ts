@@ -9,7 +9,19 @@
  */
 
 import type { ControlOp, FleetHost, FleetLink, ProbeTicket } from '../core/fleet-link.js';
-import { admission, admitProbe, advanceAll, disable, FAILURE, forceOpen, manual, NEUTRAL, type Outcome, SUCCESS } from '../core/rules.js';
+import {
+  admission,
+  admitProbe,
+  advanceAll,
+  disable,
+  FAILURE,
+  forceOpen,
+  manual,
+  NEUTRAL,
+  type Outcome,
+  retryAfter,
+  SUCCESS,
+} from '../core/rules.js';
 import type { StoreErrorPolicy } from '../core/types.js';
 import type { Settings } from '../options/breaker-options.js';
 import { fail, methods, num } from '../options/checks.js';
@@ -212,7 +224,9 @@ export class FleetSync implements FleetLink {
         (base, now) => {
           const c = advanceAll(base, now, s);
           const admit = admission(c, s);
-          if (admit !== 'probe') return { next: c, tracker: false, result: { admit, generation: c.generation } };
+          if (admit !== 'probe') {
+            return { next: c, tracker: false, result: { admit, generation: c.generation, retryAfter: retryAfter(c, now, s) } };
+          }
           const next = admitProbe(c, now, s);
           asked = next.generation;
           return { next, tracker: false, result: { admit, generation: next.generation } };

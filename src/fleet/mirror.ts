@@ -146,6 +146,10 @@ export class Mirror {
     const shared = this.#shared;
     if (mapped === undefined || shared === undefined || offset === mapped.offset || this.host.circuit() !== mapped.circuit) return;
     const next = advanceAll(toLocal(shared, offset), this.s.clock.now(), this.s);
+    // A reading that puts the store's clock earlier never takes back a step time already made (half-open back to
+    // open): the estimate is a lower bound, and the circuit was right by the reading before. A refused probe then
+    // carries the store's own wait (see `admitProbe`).
+    if (next.generation < mapped.circuit.generation) return;
     this.#mapped = { circuit: next, offset };
     this.host.adopt(next, this.link.mine((this.rec as SharedRecord).writer) ? 'local' : 'remote');
   }

@@ -1,7 +1,7 @@
 // The store's clock and the local one differ (here by 1e12 ms): the shared record's times are the store's, and an
 // instance moves them to its own clock when it takes the record. What it reports (since, retryAfter) is right.
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, timeWindow } from '../../src/index.js';
+import { CircuitBreaker, CircuitOpenError, timeWindow } from '../../src/index.js';
 import { fail, fleetPair, ok, quiet, tick } from '../helpers/fleet-fixtures.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
@@ -175,5 +175,53 @@ describe('the shared tracker and trial, moved to an instance’s clock', () => {
     expect(b.state).toBe('half-open');
     expect(b.metrics().since).toBe(1e6 + 1_000);
     expect(b.metrics().retryAfter).toBe(0);
+  });
+});
+
+describe('a new reading of the store’s clock that puts it earlier', () => {
+  it('does not take a circuit that went half-open back to open, and a refused probe says how long until the store agrees', async () => {
+    const clock = { t: 0 };
+    const store = new MemoryStore({ now: () => 1e12 + clock.t });
+    const handle = store.handle();
+    // The change message is learnt 3 ms after the store wrote it (on the offset measured before); the answer comes
+    // with it, measuring the offset 3 ms lower: by that reading the circuit is still open.
+    const subscribe = handle.subscribe?.bind(handle);
+    handle.subscribe = (name, listener) =>
+      (subscribe as NonNullable<typeof subscribe>)(name, (record) => {
+        clock.t += 3;
+        listener(record);
+      });
+    const breaker = new CircuitBreaker({
+      name: 'api',
+      failureThreshold: 1,
+      recoveryTimeout: 2,
+      clock: { now: () => clock.t },
+      logger: quiet(),
+      store: handle,
+    });
+    const changes: Array<[string, string]> = [];
+    breaker.on('stateChange', (e) => changes.push([e.from, e.to]));
+    await tick();
+    clock.t = 100;
+    await breaker.execute(fail).catch(() => {});
+    await breaker.flush();
+    await tick();
+    expect(clock.t).toBe(103);
+    expect(breaker.state).toBe('half-open');
+    expect(changes).toEqual([
+      ['closed', 'open'],
+      ['open', 'half-open'],
+    ]);
+    // The store, by the instance's estimate of its clock, is 1 ms short of the end of the open time.
+    const refused = await breaker.execute(ok).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CircuitOpenError);
+    expect((refused as CircuitOpenError).retryAfter).toBe(2);
+    clock.t = 105;
+    await expect(breaker.execute(ok)).resolves.toBe('ok');
+    expect(changes).toEqual([
+      ['closed', 'open'],
+      ['open', 'half-open'],
+      ['half-open', 'closed'],
+    ]);
   });
 });
