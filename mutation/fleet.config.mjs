@@ -12,6 +12,7 @@ export default {
     'src/fleet/recovery.ts',
     'src/fleet/mirror.ts',
     'src/fleet/store-link.ts',
+    'src/fleet/options.ts',
   ],
   thresholds: { high: 90, low: 80, break: 80 },
 };

@@ -24,13 +24,13 @@ import {
 } from '../core/rules.js';
 import type { StoreErrorPolicy } from '../core/types.js';
 import type { Settings } from '../options/breaker-options.js';
-import { fail, methods, num } from '../options/checks.js';
 import { createTracker } from '../trackers/create.js';
 import { applyOutcomes, Batch, type Settled } from './batch.js';
 import { settingsDigest } from './codec.js';
 import { type Attempt, type Compute, ContentionError, compareAndSet, type Writer } from './compare-and-set.js';
 import type { SharedRecord, StoreOperations } from './contract.js';
 import { Mirror } from './mirror.js';
+import { checkFleetOptions } from './options.js';
 import { following, nextPhase, outageOf, type Phase, type PhaseEvent, SYNCED, storeDown } from './phase.js';
 import { type Orphan, ProbeSlots, Retry, unknownProbe } from './recovery.js';
 import { StoreLink } from './store-link.js';
@@ -39,19 +39,6 @@ export type { FleetHost } from '../core/fleet-link.js';
 
 /** With a subscriber, a safety-net re-read at most this often (ms): changes arrive by message. */
 const RESYNC_WITH_SUBSCRIBER = 5_000;
-/** `syncInterval`: ms, 1 – 3,600,000, default 100. */
-const STORE_ERROR_POLICIES: readonly unknown[] = ['local', 'fail-open', 'fail-closed'];
-
-/**
- * Checks the fleet options and the store's methods (all but the `name`, which a registry gives each breaker).
- * @throws {TypeError | RangeError} naming the option and the value.
- */
-export function checkFleetOptions(s: Settings, store: StoreOperations): { policy: StoreErrorPolicy; syncInterval: number } {
-  methods(store, 'store', 'read compareAndSet subscribe?', 'a store with read() and compareAndSet() methods');
-  const policy = s.onStoreError ?? 'local';
-  if (!STORE_ERROR_POLICIES.includes(policy)) fail(TypeError, 'onStoreError', policy, '"local", "fail-open" or "fail-closed"');
-  return { policy: policy as StoreErrorPolicy, syncInterval: num(s.syncInterval, 'syncInterval', 1, 3_600_000) ?? 100 };
-}
 
 /**
  * The fleet engine: started by a store's `join` (see `SharedStore`), it runs beside one breaker

@@ -5,7 +5,8 @@
 import { CHECK_FLEET, type FleetHost, type FleetLink, JOIN } from '../core/fleet-link.js';
 import type { Settings } from '../options/breaker-options.js';
 import type { BreakerStore, CompareAndSetResult, RecordIdentity, SharedRecord, SharedWrite } from './contract.js';
-import { checkFleetOptions, FleetSync } from './engine.js';
+import { FleetSync } from './engine.js';
+import { checkFleetOptions } from './options.js';
 
 /**
  * A store that breakers share their state through: pass it as a breaker's `store` option, and every
