@@ -111,7 +111,7 @@ export class Mirror {
     const host = this.host;
     host.tracker.reset();
     if (tracker !== undefined) host.tracker.restore(tracker, local, (t) => t - offset);
-    const next = advanceAll(toLocal(shared, offset), local, s);
+    const next = onLocalClock(shared, offset, local, s);
     const adopted = pending === undefined ? next : manual(next, pending, host.tracker, local);
     const prev = this.#local();
     if (ownGeneration && prev.state === 'closed' && adopted.state === 'closed' && prev.generation !== adopted.generation) {
@@ -128,7 +128,7 @@ export class Mirror {
     this.#mapped = undefined;
     if (open !== undefined) this.#guess(adopted, open);
     else {
-      host.adopt(adopted, this.link.mine(rec.writer) ? 'local' : 'remote');
+      host.adopt(adopted, this.#sourceOf(rec));
       if (pending === undefined) this.#mapped = { circuit: adopted, offset };
     }
     return false;
@@ -145,13 +145,13 @@ export class Mirror {
     const offset = this.link.offset;
     const shared = this.#shared;
     if (mapped === undefined || shared === undefined || offset === mapped.offset || this.host.circuit() !== mapped.circuit) return;
-    const next = advanceAll(toLocal(shared, offset), this.s.clock.now(), this.s);
+    const next = onLocalClock(shared, offset, this.s.clock.now(), this.s);
     // A reading that puts the store's clock earlier never takes back a step time already made (half-open back to
     // open): the estimate is a lower bound, and the circuit was right by the reading before. A refused probe then
     // carries the store's own wait (see `admitProbe`).
     if (next.generation < mapped.circuit.generation) return;
     this.#mapped = { circuit: next, offset };
-    this.host.adopt(next, this.link.mine((this.rec as SharedRecord).writer) ? 'local' : 'remote');
+    this.host.adopt(next, this.#sourceOf(this.rec as SharedRecord));
   }
 
   /**
@@ -184,7 +184,7 @@ export class Mirror {
       now,
       s,
     );
-    return next.state === 'open' ? advanceAll(toLocal(next, this.link.offset), s.clock.now(), s) : undefined;
+    return next.state === 'open' ? onLocalClock(next, this.link.offset, s.clock.now(), s) : undefined;
   }
 
   /**
@@ -201,6 +201,11 @@ export class Mirror {
     const c = this.host.circuit();
     const g = this.#guessed;
     return g !== undefined && g.to === c ? g.from : c;
+  }
+
+  /** How a record's circuit reaches the breaker: its own write (`'local'`), or another instance's. */
+  #sourceOf(rec: SharedRecord): 'local' | 'remote' {
+    return this.link.mine(rec.writer) ? 'local' : 'remote';
   }
 
   /** Consecutive mode, closed, nothing counted: a success cannot change the shared record (if nothing waits either). */
@@ -232,12 +237,16 @@ export class Mirror {
   }
 }
 
-/** The shared circuit with its times moved from the store's clock to the local one. */
-function toLocal(c: Circuit, o: number): Circuit {
-  return {
+/**
+ * The shared circuit with its times moved from the store's clock to the local one (`o`: store minus local), and the
+ * time-driven steps due at local time `now` taken.
+ */
+function onLocalClock(c: Circuit, o: number, now: number, s: Settings): Circuit {
+  const local = {
     ...c,
     since: c.since - o,
     openUntil: c.openUntil === 0 ? 0 : c.openUntil - o,
     probeDeadline: c.probeDeadline === 0 ? 0 : c.probeDeadline - o,
   };
+  return advanceAll(local, now, s);
 }

@@ -28,18 +28,29 @@ function reported(options: { syncInterval?: number } = {}) {
   const recoveries: StoreRecoveredEvent[] = [];
   breaker.on('storeError', (e) => errors.push(e));
   breaker.on('storeRecovered', (e) => recoveries.push(e));
-  return { clock, store, logger, breaker, errors, recoveries };
+  /** At 100 ms, with the store refusing every operation with `error`, a call fails; then the store is back. */
+  const outageAt100 = async (error: unknown) => {
+    await tick();
+    clock.t = 100;
+    store.fail = error;
+    await breaker.execute(fail).catch(() => {});
+    await breaker.flush();
+    store.fail = undefined;
+  };
+  /** At `t`, a call that succeeds, and a turn for what it sent the store. */
+  const succeedAt = async (t: number) => {
+    clock.t = t;
+    await breaker.execute(ok);
+    await tick();
+  };
+  return { store, logger, errors, recoveries, outageAt100, succeedAt };
 }
 
 describe('a store fault and the recovery, as reported', () => {
   it('reports the fault once, with the error and the policy, and the recovery with the downtime since the fault', async () => {
-    const { clock, store, logger, breaker, errors, recoveries } = reported();
-    await tick();
-    clock.t = 100;
+    const { logger, errors, recoveries, outageAt100, succeedAt } = reported();
     const down = new Error('ECONNREFUSED');
-    store.fail = down;
-    await breaker.execute(fail).catch(() => {});
-    await breaker.flush();
+    await outageAt100(down);
     expect(errors).toEqual([{ name: 'f', error: down, fallback: 'local' }]);
     expect(logger.error.mock.calls).toEqual([
       [
@@ -47,10 +58,7 @@ describe('a store fault and the recovery, as reported', () => {
         'breakwater "f": the store failed; running on "local" until it answers again',
       ],
     ]);
-    store.fail = undefined;
-    clock.t = 1_100;
-    await breaker.execute(ok);
-    await tick();
+    await succeedAt(1_100);
     expect(recoveries).toEqual([{ name: 'f', downtime: 1_000 }]);
     expect(logger.info).toHaveBeenCalledWith(
       { event: 'breaker.storeRecovered', breaker: 'f', downtime: 1_000 },
@@ -59,41 +67,23 @@ describe('a store fault and the recovery, as reported', () => {
   });
 
   it('tries the store again no sooner than a second after the fault, though it re-reads every 100 ms when healthy', async () => {
-    const { clock, store, breaker, recoveries } = reported();
-    await tick();
-    clock.t = 100;
-    store.fail = new Error('ECONNREFUSED');
-    await breaker.execute(fail).catch(() => {});
-    await breaker.flush();
-    store.fail = undefined;
+    const { store, recoveries, outageAt100, succeedAt } = reported();
+    await outageAt100(new Error('ECONNREFUSED'));
     const reads = store.calls.read;
-    clock.t = 1_099;
-    await breaker.execute(ok);
-    await tick();
+    await succeedAt(1_099);
     expect(store.calls.read).toBe(reads);
     expect(recoveries).toHaveLength(0);
-    clock.t = 1_100;
-    await breaker.execute(ok);
-    await tick();
+    await succeedAt(1_100);
     expect(store.calls.read).toBe(reads + 1);
     expect(recoveries).toHaveLength(1);
   });
 
   it('with a longer syncInterval, waits that long before trying again', async () => {
-    const { clock, store, breaker, recoveries } = reported({ syncInterval: 3_000 });
-    await tick();
-    clock.t = 100;
-    store.fail = new Error('ECONNREFUSED');
-    await breaker.execute(fail).catch(() => {});
-    await breaker.flush();
-    store.fail = undefined;
-    clock.t = 3_099;
-    await breaker.execute(ok);
-    await tick();
+    const { recoveries, outageAt100, succeedAt } = reported({ syncInterval: 3_000 });
+    await outageAt100(new Error('ECONNREFUSED'));
+    await succeedAt(3_099);
     expect(recoveries).toHaveLength(0);
-    clock.t = 3_100;
-    await breaker.execute(ok);
-    await tick();
+    await succeedAt(3_100);
     expect(recoveries).toEqual([{ name: 'f', downtime: 3_000 }]);
   });
 

@@ -43,32 +43,54 @@ describe('times in the shared record, on an instance whose clock is not the stor
   });
 });
 
-describe('a record learnt by message, then answered with a newer reading of the store’s clock', () => {
-  it('the instance that opened the circuit goes half-open when its estimate of the store’s clock says so, and probes', async () => {
-    const clock = { t: 0 };
-    const store = new MemoryStore({ now: () => 1e12 + clock.t });
-    const handle = store.handle();
-    // The store publishes the change before it answers; the answer reaches the instance 5 ms after the store read its
-    // clock: the offset measured then is 5 ms lower than the one the change was mapped with.
-    const write = handle.compareAndSet.bind(handle);
-    handle.compareAndSet = async (...args) => {
-      const answer = await write(...args);
-      clock.t += 5;
+/**
+ * Breaker "api" (threshold 1) alone on an in-memory store whose clock runs 1e12 ahead. `messageDelay`: its change
+ * messages are learnt that many ms after the store wrote them. `late(op, ms)`: from then on, every answer of `op`
+ * reaches the instance `ms` after the store read its clock (the offset it measures is `ms` too low).
+ */
+function lateStore(recoveryTimeout: number, messageDelay = 0) {
+  const clock = { t: 0 };
+  const store = new MemoryStore({ now: () => 1e12 + clock.t });
+  const handle = store.handle();
+  const subscribe = handle.subscribe?.bind(handle) as NonNullable<MemoryStore['subscribe']>;
+  handle.subscribe = (name, listener) =>
+    subscribe(name, (record) => {
+      clock.t += messageDelay;
+      listener(record);
+    });
+  const late = (op: 'read' | 'compareAndSet', ms: number) => {
+    const call = (handle[op] as (...args: unknown[]) => Promise<unknown>).bind(handle);
+    (handle as unknown as Record<string, unknown>)[op] = async (...args: unknown[]) => {
+      const answer = await call(...args);
+      clock.t += ms;
       return answer;
     };
-    const breaker = new CircuitBreaker({
-      name: 'api',
-      failureThreshold: 1,
-      recoveryTimeout: 1_000,
-      clock: { now: () => clock.t },
-      logger: quiet(),
-      store: handle,
-    });
+  };
+  const breaker = new CircuitBreaker({
+    name: 'api',
+    failureThreshold: 1,
+    recoveryTimeout,
+    clock: { now: () => clock.t },
+    logger: quiet(),
+    store: handle,
+  });
+  /** At 100 ms a call fails, which opens the circuit; resolves once the store answered. */
+  const failAt100 = async () => {
     await tick();
     clock.t = 100;
     await breaker.execute(fail).catch(() => {});
     await breaker.flush();
     await tick();
+  };
+  return { clock, breaker, late, failAt100 };
+}
+
+describe('a record learnt by message, then answered with a newer reading of the store’s clock', () => {
+  it('the instance that opened the circuit goes half-open when its estimate of the store’s clock says so, and probes', async () => {
+    const { clock, breaker, late, failAt100 } = lateStore(1_000);
+    // The store publishes the change before it answers; the answer comes 5 ms after the store read its clock.
+    late('compareAndSet', 5);
+    await failAt100();
     expect(breaker.state).toBe('open');
     // Open until 1100 on the store's clock, which the instance now estimates 5 ms behind the local one + 1e12.
     clock.t = 1_100;
@@ -85,34 +107,12 @@ describe('a record learnt by message, then answered with a newer reading of the 
   });
 
   it('every such answer moves the circuit again: a re-read that finds the same record with a later reading', async () => {
-    const clock = { t: 0 };
-    const store = new MemoryStore({ now: () => 1e12 + clock.t });
-    const handle = store.handle();
-    // An answer that reaches the instance `ms` after the store read its clock measures the offset `ms` too low.
-    const late =
-      <A extends unknown[], R>(op: (...args: A) => Promise<R>, ms: number) =>
-      async (...args: A): Promise<R> => {
-        const answer = await op(...args);
-        clock.t += ms;
-        return answer;
-      };
-    handle.compareAndSet = late(handle.compareAndSet.bind(handle), 5);
-    const breaker = new CircuitBreaker({
-      name: 'api',
-      failureThreshold: 1,
-      recoveryTimeout: 60_000,
-      clock: { now: () => clock.t },
-      logger: quiet(),
-      store: handle,
-    });
-    await tick();
-    clock.t = 100;
-    await breaker.execute(fail).catch(() => {});
-    await breaker.flush();
-    await tick();
+    const { clock, breaker, late, failAt100 } = lateStore(60_000);
+    late('compareAndSet', 5);
+    await failAt100();
     // Open until 1e12 + 60,100 on the store's clock, estimated at local + 1e12 − 5.
     expect(breaker.metrics().retryAfter).toBe(60_105 - clock.t);
-    handle.read = late(handle.read.bind(handle), 10);
+    late('read', 10);
     // A refused call long after the last answer (5 s with a subscriber) makes the instance read the store again: the
     // same record, answered 10 ms late: the store's clock is now estimated at local + 1e12 − 10.
     clock.t = 6_000;
@@ -180,32 +180,12 @@ describe('the shared tracker and trial, moved to an instance’s clock', () => {
 
 describe('a new reading of the store’s clock that puts it earlier', () => {
   it('does not take a circuit that went half-open back to open, and a refused probe says how long until the store agrees', async () => {
-    const clock = { t: 0 };
-    const store = new MemoryStore({ now: () => 1e12 + clock.t });
-    const handle = store.handle();
     // The change message is learnt 3 ms after the store wrote it (on the offset measured before); the answer comes
     // with it, measuring the offset 3 ms lower: by that reading the circuit is still open.
-    const subscribe = handle.subscribe?.bind(handle);
-    handle.subscribe = (name, listener) =>
-      (subscribe as NonNullable<typeof subscribe>)(name, (record) => {
-        clock.t += 3;
-        listener(record);
-      });
-    const breaker = new CircuitBreaker({
-      name: 'api',
-      failureThreshold: 1,
-      recoveryTimeout: 2,
-      clock: { now: () => clock.t },
-      logger: quiet(),
-      store: handle,
-    });
+    const { clock, breaker, failAt100 } = lateStore(2, 3);
     const changes: Array<[string, string]> = [];
     breaker.on('stateChange', (e) => changes.push([e.from, e.to]));
-    await tick();
-    clock.t = 100;
-    await breaker.execute(fail).catch(() => {});
-    await breaker.flush();
-    await tick();
+    await failAt100();
     expect(clock.t).toBe(103);
     expect(breaker.state).toBe('half-open');
     expect(changes).toEqual([
